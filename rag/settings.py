@@ -1,0 +1,86 @@
+"""All configuration, read once from the environment (prefix ``RAG_``) and an optional ``.env``.
+
+This is the only module that looks at environment variables for the app's own settings; everything
+else receives a :class:`Settings` instance.  Provider keys stay in the provider's own variable
+(``OPENAI_API_KEY``) and are read by the provider client, never stored here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Ittifaq settings. Every field can be set as ``RAG_<FIELD>`` (e.g. ``RAG_STORE_DIR``)."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore")
+
+    # --- storage -------------------------------------------------------------------------------
+    store_dir: Path = Field(PROJECT_ROOT / "data" / "store", description="Folder of the embedded Chroma store and its manifest.")
+    cache_dir: Path = Field(PROJECT_ROOT / ".cache", description="Joined model files and offline tiktoken encodings.")
+    collection: str = Field("ittifaq", description="Chroma collection name.")
+    chroma_url: str | None = Field(None, description="URL of a Chroma server (http://host:port); unset = embedded store.")
+
+    # --- ingestion -----------------------------------------------------------------------------
+    chunk_tokens: int = Field(256, ge=64, le=2000, description="Maximum tokens (tiktoken cl100k) of a chunk body.")
+    chunk_overlap_tokens: int = Field(32, ge=0, le=500, description="Token overlap between pieces of a long article.")
+    tiktoken_encoding: str = Field("cl100k_base", description="tiktoken encoding used for all token counts.")
+    max_upload_mb: int = Field(50, ge=1, description="Largest file accepted for indexing, in MiB.")
+    max_pdf_pages: int = Field(2000, ge=1, description="PDFs with more pages are refused before parsing.")
+    parse_timeout_s: float = Field(120.0, gt=0, description="Time limit for parsing one file.")
+    corpus_dirs: list[Path] = Field(
+        default_factory=lambda: [PROJECT_ROOT / "corpus"],
+        description="Folders indexed at app start (unchanged files are skipped).",
+    )
+
+    # --- embeddings ----------------------------------------------------------------------------
+    embed_threads: int = Field(2, ge=1, description="Threads of the packaged e5 embedder.")
+    embed_batch: int = Field(16, ge=1, description="Passages embedded per call.")
+
+    # --- retrieval -----------------------------------------------------------------------------
+    top_k: int = Field(6, ge=1, le=50, description="Hits returned by default.")
+    candidates: int = Field(40, ge=5, le=500, description="Candidates taken from each retriever before fusion.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense list in the fusion (lexical = 1).")
+    scope_boost: float = Field(1.5, ge=1, description="Score factor for hits from the kind of text a question names (OIT, Maroc, IDCC…).")
+
+    # --- chat model ----------------------------------------------------------------------------
+    llm_backend: Literal["local", "openai"] = Field("local", description="local = packaged GGUF via llama-cpp; openai = any OpenAI-compatible server.")
+    local_model: Literal["qwen1.5b", "qwen0.5b"] = Field("qwen1.5b", description="Which packaged model the local backend runs.")
+    llm_model_path: Path | None = Field(None, description="Use this GGUF file instead of the packaged one.")
+    llm_threads: int = Field(2, ge=1, description="CPU threads of the local model.")
+    llm_ctx: int = Field(4096, ge=512, description="Context window (tokens) of the local model.")
+    llm_temperature: float = Field(0.1, ge=0, le=2)
+    llm_max_tokens: int = Field(512, ge=16, description="Maximum tokens of one answer.")
+    openai_base_url: str | None = Field(None, description="Base URL of the OpenAI-compatible server, e.g. http://127.0.0.1:11434/v1.")
+    openai_model: str = Field("qwen2.5:7b-instruct", description="Model name on that server.")
+    llm_connect_timeout_s: float = Field(5.0, gt=0)
+    llm_timeout_s: float = Field(25.0, gt=0, description="Total time allowed without progress from the model server.")
+    llm_retries: int = Field(1, ge=0, le=3)
+
+    # --- web app -------------------------------------------------------------------------------
+    host: str = Field("127.0.0.1", description="Interface the web app listens on.")
+    port: int = Field(7860, ge=1, le=65535)
+    users_file: Path | None = Field(None, description="Login: a file of 'user:bcrypt-hash[:admin]' lines; unset = no login.")
+    data_dir: Path = Field(PROJECT_ROOT / "data" / "users", description="Per-user conversations, drafts and exports.")
+    max_message_chars: int = Field(4000, ge=10, description="Longer chat messages are refused before the model.")
+
+    @property
+    def tiktoken_dir(self) -> Path:
+        return self.cache_dir / "tiktoken"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.cache_dir / "models"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment, with explicit overrides (CLI options) on top."""
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**clean)

@@ -1,0 +1,285 @@
+"""Legal structure: split a document into its real units (articles) and keep the heading path.
+
+Recognised: French codes and decrees (Livre/Titre/Chapitre/Section, "Article premier", "Article 184",
+"Article 16-1", "Article L3121-36"), Arabic (الكتاب/القسم/الباب/الفرع, "المادة 184", "المادة الأولى"),
+Markdown headings (KALI "### Article 4.3.2", ILO "## Article 2"). Text that is not law (press,
+fiches) is split on its Markdown headings.
+
+PDF headings sometimes carry a footnote number glued to the article number ("Article 25635" is
+article 256 with note 35); numbered articles are read as an increasing sequence to undo that.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from rag.ingest import LoadedDocument
+
+ARABIC_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+
+ARABIC_ORDINALS = {
+    "الأولى": 1, "الاولى": 1, "الثانية": 2, "الثالثة": 3, "الرابعة": 4, "الخامسة": 5, "السادسة": 6,
+    "السابعة": 7, "الثامنة": 8, "التاسعة": 9, "العاشرة": 10, "الحادية عشرة": 11, "الثانية عشرة": 12,
+    "الثالثة عشرة": 13, "الرابعة عشرة": 14, "الخامسة عشرة": 15,
+}
+FRENCH_FIRST = {"premier", "1er", "première", "unique"}
+
+_ORD_ALT = "|".join(sorted((re.escape(k) for k in ARABIC_ORDINALS), key=len, reverse=True))
+ARTICLE_FR = re.compile(
+    r"^\s*(?:#{1,6}\s*)?Art(?:icle|\.)\s+(premier|1er|unique|L\.?\s?\d{3,4}-\d+(?:-\d+)?|[RD]\.?\s?\d{3,4}-\d+(?:-\d+)?|\d+(?:[.-]\d+)*(?:\s*bis)?)"
+    r"\s*(?:[:.\-–—]\s*(.*))?$",
+    re.I,
+)
+ARTICLE_AR = re.compile(rf"^\s*(?:#{{1,6}}\s*)?المادة\s+({_ORD_ALT}|[0-9٠-٩]+(?:-[0-9٠-٩]+)?)\s*(?:[:.\-–—]\s*(.*))?$")
+HEADING_LEVELS = [
+    (0, re.compile(r"^\s*(Livre\s+(?:préliminaire|premier|[IVXLl]+)\b.*)$", re.I)),
+    (1, re.compile(r"^\s*(Titre\s+(?:préliminaire|premier|[IVXLl]+)\b.*)$", re.I)),
+    (2, re.compile(r"^\s*(Chapitre\s+(?:premier|unique|[IVXLl]+)\b.*)$", re.I)),
+    (3, re.compile(r"^\s*(Section\s+(?:première|unique|[IVXLl]+|\d+)\b.*)$", re.I)),
+    (0, re.compile(r"^\s*(الكتاب\s+\S+.*)$")),
+    (1, re.compile(r"^\s*(القسم\s+\S+.*)$")),
+    (2, re.compile(r"^\s*(الباب\s+\S+.*)$")),
+    (3, re.compile(r"^\s*(الفرع\s+\S+.*)$")),
+]
+MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_CONTINUATION_END = re.compile(r"\b(de|du|des|la|le|les|et|à|au|aux|en|l'|d'|par|pour|sur)\s*$", re.I)
+
+
+@dataclass
+class Unit:
+    """One structural unit: an article, or a section of a non-legal text."""
+
+    heading_path: list[str]
+    article: str | None
+    text: str
+    pages: list[int] = field(default_factory=list)
+    start: int = 0  # character offset of the unit in the document's concatenated text
+    end: int = 0
+
+    @property
+    def heading(self) -> str:
+        return " > ".join(self.heading_path)
+
+
+def normalise_article_label(label: str) -> str:
+    """Canonical key used for lookup: 'premier'/'1er'/'الأولى' → '1', 'L. 3121-36' → 'L3121-36'."""
+    raw = label.strip().translate(ARABIC_DIGITS)
+    low = raw.lower()
+    if low in FRENCH_FIRST:
+        return "1"
+    if raw in ARABIC_ORDINALS:
+        return str(ARABIC_ORDINALS[raw])
+    raw = re.sub(r"^([LRD])\.?\s?", lambda m: m.group(1).upper(), raw, flags=re.I)
+    return re.sub(r"\s+", " ", raw)
+
+
+def _article_printed(label: str) -> str:
+    """The label as the API reports it: as printed, except Arabic ordinals/digits become numerals."""
+    raw = label.strip()
+    if raw in ARABIC_ORDINALS:
+        return str(ARABIC_ORDINALS[raw])
+    raw = raw.translate(ARABIC_DIGITS)
+    raw = re.sub(r"^([LRD])\.?\s?(\d)", lambda m: m.group(1).upper() + m.group(2), raw, flags=re.I)
+    return raw.lower() if raw.lower() in {"premier", "1er", "unique"} else raw
+
+
+def _fix_glued_number(label: str, previous: int | None) -> str | None:
+    """Resolve a numeric heading against the running sequence; None = not an article heading."""
+    if not re.fullmatch(r"\d+", label):
+        return label
+    value = int(label)
+    if previous is None:
+        return label
+    if previous < value <= previous + 12:
+        return label
+    # footnote call glued to the number: take the longest prefix that continues the sequence
+    for cut in range(len(label) - 1, 0, -1):
+        prefix = int(label[:cut])
+        if previous < prefix <= previous + 12:
+            return label[:cut]
+    return None
+
+
+def _is_arabic_text(text: str) -> bool:
+    return "\u0600" <= text[0] <= "\u06FF"
+
+
+def _match_article(line: str) -> tuple[str, str, bool] | None:
+    """(label as printed, title after the label, is_arabic) for an article heading line."""
+    m = ARTICLE_FR.match(line)
+    if m:
+        return m.group(1), (m.group(2) or "").strip(), False
+    m = ARTICLE_AR.match(line)
+    if m:
+        return m.group(1), (m.group(2) or "").strip(), True
+    return None
+
+
+def _line_stream(doc: LoadedDocument):
+    for page in doc.pages:
+        for line in page.text.split("\n"):
+            yield page.number, line
+
+
+def parse_units(doc: LoadedDocument) -> list[Unit]:
+    """Split a loaded document into units with heading paths, articles and pages."""
+    is_markdown = doc.format in {"md", "docx"}
+    path: list[str | None] = [None, None, None, None]
+    md_path: list[tuple[int, str]] = []
+    units: list[Unit] = []
+    current: Unit | None = None
+    body: list[str] = []
+    offset = 0
+    last_number: int | None = None
+    lines = list(_line_stream(doc))
+
+    def heading_path() -> list[str]:
+        parts = [doc.title] + [p for p in path if p] + [text for _, text in md_path]
+        return parts
+
+    def close() -> None:
+        nonlocal current, body
+        if current is not None:
+            current.text = "\n".join(body).strip()
+            current.end = offset
+            if current.text or current.article:
+                units.append(current)
+        current, body = None, []
+
+    def open_unit(article: str | None, printed: str, page: int | None) -> None:
+        nonlocal current
+        close()
+        head = heading_path() + ([printed] if printed else [])
+        current = Unit(head, article, "", [page] if page else [], start=offset)
+
+    skip_next = False
+    for i, (page, line) in enumerate(lines):
+        if skip_next:
+            skip_next = False
+            continue
+        stripped = line.strip()
+        matched = _match_article(stripped) if stripped else None
+        if matched:
+            raw_label, suffix, arabic = matched
+            label = _article_printed(raw_label)
+            if not is_markdown:
+                fixed = _fix_glued_number(label, last_number)
+                # a wrapped sentence can start with "Article 438 ci-dessous": text after the number
+                # is accepted only when the number is the very next one
+                if fixed is None or (suffix and last_number is not None and fixed != str(last_number + 1)):
+                    matched = None
+                else:
+                    label = fixed
+            if matched:
+                if re.fullmatch(r"\d+", label):
+                    last_number = int(label)
+                elif normalise_article_label(label) == "1":
+                    last_number = 1
+                shown = raw_label if arabic and raw_label in ARABIC_ORDINALS else label
+                printed = (f"المادة {shown}" if arabic else f"Article {label}") + (f" — {suffix}" if suffix else "")
+                open_unit(label, printed, page)
+                offset += len(line) + 1
+                continue
+        md = MD_HEADING.match(line) if is_markdown else None
+        if md:
+            level = len(md.group(1))
+            text = md.group(2).strip()
+            md_path[:] = [(lvl, t) for lvl, t in md_path if lvl < level] + [(level, text)]
+            open_unit(None, "", page)
+            offset += len(line) + 1
+            continue
+        if not is_markdown and stripped:
+            level = next((lvl for lvl, rx in HEADING_LEVELS if rx.match(stripped)), None)
+            # a real heading is "Titre III : De la durée…" or a bare "Livre préliminaire"; a wrapped
+            # sentence that happens to start with "livre II de la présente loi." is not
+            if level is not None and (":" in stripped or len(stripped.split()) <= 3) and (stripped[0].isupper() or _is_arabic_text(stripped)) and len(stripped) < 160:
+                text = stripped
+                nxt = lines[i + 1][1].strip() if i + 1 < len(lines) else ""
+                if _CONTINUATION_END.search(text) and nxt and not _match_article(nxt) and len(nxt) < 100:
+                    text = f"{text} {nxt}"
+                    skip_next = True
+                path[level] = re.sub(r"\s+", " ", text)
+                for deeper in range(level + 1, len(path)):
+                    path[deeper] = None
+                open_unit(None, "", page)
+                offset += len(line) + 1
+                continue
+        if current is None:
+            open_unit(None, "", page)
+        if page and current is not None and page not in current.pages and stripped:
+            current.pages.append(page)
+        body.append(line.rstrip())
+        offset += len(line) + 1
+    close()
+    return [u for u in units if u.text or u.article]
+
+
+# --------------------------------------------------------------------------------------------
+# chunks
+
+
+@dataclass
+class Chunk:
+    chunk_id: str
+    text: str  # heading path + body: readable on its own
+    body: str
+    dense_text: str  # what the embedder reads: the nearest headings + body (shorter = faster on 2 cores)
+    source: str
+    title: str
+    kind: str
+    lang: str
+    article: str | None
+    article_key: str | None
+    heading: str
+    page: int | None
+    pages: list[int]
+    piece: int
+    pieces: int
+    sha256: str
+
+
+def chunk_units(doc: LoadedDocument, units: list[Unit], encoding, max_tokens: int, overlap: int) -> list[Chunk]:
+    """One chunk per unit; long units split by tokens with the heading repeated on every piece."""
+    import hashlib
+
+    chunks: list[Chunk] = []
+    for index, unit in enumerate(units):
+        body = re.sub(r"[ \t]+", " ", unit.text)
+        body = re.sub(r"\n{3,}", "\n\n", body).strip()
+        tokens = encoding.encode(body, disallowed_special=())
+        if len(tokens) <= max_tokens:
+            pieces = [body]
+        else:
+            step = max(1, max_tokens - overlap)
+            pieces = []
+            for start in range(0, len(tokens), step):
+                piece = encoding.decode(tokens[start:start + max_tokens])
+                pieces.append(piece.strip())
+                if start + max_tokens >= len(tokens):
+                    break
+        for n, piece in enumerate(pieces):
+            key = f"{doc.source}|{index}|{unit.article or ''}|{n}"
+            chunk_id = hashlib.sha1(key.encode("utf-8")).hexdigest()[:20]
+            head = unit.heading + (f" (partie {n + 1}/{len(pieces)})" if len(pieces) > 1 else "")
+            chunks.append(
+                Chunk(
+                    chunk_id=chunk_id,
+                    text=f"{head}\n{piece}".strip(),
+                    body=piece,
+                    dense_text=(" > ".join(unit.heading_path[-3:]) + "\n" + piece).strip(),
+                    source=doc.source,
+                    title=doc.title,
+                    kind=doc.kind,
+                    lang=doc.lang,
+                    article=unit.article,
+                    article_key=normalise_article_label(unit.article) if unit.article else None,
+                    heading=unit.heading,
+                    page=unit.pages[0] if unit.pages else None,
+                    pages=list(unit.pages),
+                    piece=n,
+                    pieces=len(pieces),
+                    sha256=doc.sha256,
+                )
+            )
+    return chunks
