@@ -131,12 +131,14 @@ def decode_text(data: bytes) -> str:
         return data.decode("utf-8").replace("\x00", "")
     except UnicodeDecodeError:
         pass
+    # Not UTF-8: our texts are French (Windows-1252/Latin-1) or Arabic (Windows-1256). Detectors
+    # confuse the Western European code pages, so only trust them for an Arabic guess.
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()
-    if best is not None:
+    if best is not None and best.encoding in {"cp1256", "iso8859_6", "mac_arabic", "cp864"}:
         return str(best).replace("\x00", "")
-    return data.decode("latin-1").replace("\x00", "")
+    return data.decode("cp1252", errors="replace").replace("\x00", "")
 
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)

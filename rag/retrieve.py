@@ -208,29 +208,61 @@ class Retriever:
             for cid, (meta, _) in rows.items():
                 if scope.matches(meta):
                     scores[cid] *= self.settings.scope_boost
-        fused = sorted(scores, key=scores.get, reverse=True)
+        return self._assemble(exact, self._group(scores, rows, via, lang), k)
+
+    def _work(self, source: str) -> str:
+        """Parallel versions of one text (the French and Arabic code) share a 'work' key in the catalog."""
+        return self.index.catalog.entries.get(source, {}).get("work", source)
+
+    def _group(self, scores: dict[str, float], rows: dict, via: dict, lang: str) -> list[Hit]:
+        """One hit per article of a work: the evidence of its pieces and of its parallel versions adds up.
+
+        Within one source only the best piece counts (a long article must not win by its length);
+        across the French and Arabic versions of the code the scores add, which is what lets an
+        English or Arabic question find the French article and the other way round.
+        """
+        best_piece: dict[tuple[str, str, str], str] = {}
+        for cid, score in scores.items():
+            meta = rows[cid][0]
+            article = meta.get("article_key") or f"#{cid}"
+            key = (self._work(meta.get("source", "")), article, meta.get("source", ""))
+            if key not in best_piece or score > scores[best_piece[key]]:
+                best_piece[key] = cid
+        groups: dict[tuple[str, str], list[str]] = {}
+        for (work, article, _), cid in best_piece.items():
+            groups.setdefault((work, article), []).append(cid)
+        hits = []
+        for members in groups.values():
+            total = sum(scores[c] for c in members)
+            shown = max(members, key=lambda c: (rows[c][0].get("lang") == lang, scores[c]))
+            meta, doc = rows[shown]
+            ways = "+".join(sorted(set().union(*(via[c] for c in members))))
+            hits.append(Hit.from_store(shown, meta, doc, total, ways))
+        hits.sort(key=lambda h: h.score, reverse=True)
+        return hits
+
+    def _assemble(self, exact: list[Hit], fused: list[Hit], k: int) -> list[Hit]:
         results: list[Hit] = []
-        seen_ids: set[str] = set()
-        seen_articles: set[tuple[str, str]] = set()
+        seen: set[tuple[str, str]] = set()
 
         def push(hit: Hit) -> None:
-            group = (hit.source, hit.article or f"#{hit.chunk_id}")
-            if hit.chunk_id in seen_ids or group in seen_articles:
+            group = (self._work(hit.source), hit.article or f"#{hit.chunk_id}")
+            exact_group = (hit.source, hit.article or f"#{hit.chunk_id}")
+            if group in seen and hit.via != "article" or exact_group in seen:
                 return
-            seen_ids.add(hit.chunk_id)
-            seen_articles.add(group)
+            seen.add(group)
+            seen.add(exact_group)
             results.append(hit)
 
-        top_fused = scores[fused[0]] if fused else 0.0
+        top_fused = fused[0].score if fused else 0.0
         for rank, hit in enumerate(exact):
             # a named article outranks every fused hit
             hit.score = round(top_fused + 1.0 + 1.0 / (rank + 1), 6)
             push(hit)
-        for cid in fused:
-            meta, doc = rows[cid]
-            push(Hit.from_store(cid, meta, doc, scores[cid], "+".join(sorted(via[cid]))))
+        for hit in fused:
             if len(results) >= k:
                 break
+            push(hit)
         return results[:k]
 
     def get_article(self, source: str, article: str) -> list[Hit]:

@@ -84,20 +84,23 @@ def _article_printed(label: str) -> str:
     return raw.lower() if raw.lower() in {"premier", "1er", "unique"} else raw
 
 
-def _fix_glued_number(label: str, previous: int | None) -> str | None:
-    """Resolve a numeric heading against the running sequence; None = not an article heading."""
-    if not re.fullmatch(r"\d+", label):
+def _fix_glued_number(label: str, previous: int | None, bare: bool) -> str | None:
+    """Resolve a numeric heading against the running sequence; None = not an article heading.
+
+    "Article 25635" after article 255 is article 256 + footnote 35; a bare "Article 40" after
+    article 3 is a jump in numbering; a lower number is a cross-reference, not a heading.
+    """
+    if not re.fullmatch(r"\d+", label) or previous is None:
         return label
     value = int(label)
-    if previous is None:
-        return label
     if previous < value <= previous + 12:
         return label
-    # footnote call glued to the number: take the longest prefix that continues the sequence
     for cut in range(len(label) - 1, 0, -1):
         prefix = int(label[:cut])
         if previous < prefix <= previous + 12:
             return label[:cut]
+    if bare and value > previous:
+        return label
     return None
 
 
@@ -164,7 +167,7 @@ def parse_units(doc: LoadedDocument) -> list[Unit]:
             raw_label, suffix, arabic = matched
             label = _article_printed(raw_label)
             if not is_markdown:
-                fixed = _fix_glued_number(label, last_number)
+                fixed = _fix_glued_number(label, last_number, bare=not suffix)
                 # a wrapped sentence can start with "Article 438 ci-dessous": text after the number
                 # is accepted only when the number is the very next one
                 if fixed is None or (suffix and last_number is not None and fixed != str(last_number + 1)):
@@ -172,8 +175,8 @@ def parse_units(doc: LoadedDocument) -> list[Unit]:
                 else:
                     label = fixed
             if matched:
-                if re.fullmatch(r"\d+", label):
-                    last_number = int(label)
+                if re.match(r"\d+", label):
+                    last_number = int(re.match(r"\d+", label).group())
                 elif normalise_article_label(label) == "1":
                     last_number = 1
                 shown = raw_label if arabic and raw_label in ARABIC_ORDINALS else label
