@@ -181,6 +181,52 @@ def evaluate_cmd(
     typer.echo(json.dumps(summary, ensure_ascii=False, indent=1))
 
 
+@app.command()
+def ask(
+    question: str = typer.Argument(...),
+    store: Optional[Path] = StoreOpt,
+    as_json: bool = typer.Option(False, "--json"),
+    kind: list[str] = typer.Option([], "--kind"),
+) -> None:
+    """Answer from the indexed texts only, citing articles; with --json prints answer, citations, warnings."""
+    from rag.answer import Answer, Delta
+    from rag.models import ModelUnavailable
+    from rag.retrieve import Filters
+
+    if not question.strip():
+        _fail("la question est vide")
+    settings_engine = _engine(store)
+    if len(question) > settings_engine.settings.max_message_chars:
+        _fail(f"question trop longue ({len(question)} caractères, limite {settings_engine.settings.max_message_chars})")
+    try:
+        chat = build_chat_engine(settings_engine)
+    except ModelUnavailable as exc:
+        _fail(str(exc), 3)
+    final: Answer | None = None
+    for event in chat.stream(question, filters=Filters(kinds=kind)):
+        if isinstance(event, Delta) and not as_json:
+            typer.echo(event.text, nl=False, err=True)
+        elif isinstance(event, Answer):
+            final = event
+    settings_engine.close()
+    assert final is not None
+    if as_json:
+        typer.echo(json.dumps(final.to_json(), ensure_ascii=False, indent=1))
+        return
+    typer.echo("\n", err=True)
+    typer.echo(final.text)
+    for c in final.citations:
+        typer.echo(f"  [{c.label}] {c.text[:160]!r}")
+    for w in final.warnings:
+        typer.echo(f"  ⚠ {w}")
+
+
+def build_chat_engine(engine):
+    from rag.answer import ChatEngine
+
+    return ChatEngine(engine.retriever, engine.chat, engine.settings)
+
+
 def main() -> None:
     app()
 

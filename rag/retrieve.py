@@ -50,6 +50,7 @@ class Hit:
     heading: str = ""
     pages: str = ""
     via: str = ""  # article | lexical | dense | lexical+dense
+    similarity: float | None = None  # cosine similarity to the query (dense), when known
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -169,6 +170,7 @@ class Retriever:
         return [(lexical.ids[row], metas[row], texts[row]) for row, _ in lexical.search(query, n, allowed)]
 
     def _dense(self, query: str, filters: Filters, n: int) -> list[tuple[str, dict, str]]:
+        self._last_similarity = {}
         total = self.index.count()
         if total == 0:
             return []
@@ -177,6 +179,7 @@ class Retriever:
             query_embeddings=[vector], n_results=min(n, total), where=filters.where(),
             include=["documents", "metadatas", "distances"],
         )
+        self._last_similarity = {cid: 1.0 - float(d) for cid, d in zip(result["ids"][0], result["distances"][0])}
         rows = zip(result["ids"][0], result["metadatas"][0], result["documents"][0])
         return [(cid, meta, doc) for cid, meta, doc in rows if self.index.is_live(meta)]
 
@@ -237,7 +240,10 @@ class Retriever:
             shown = max(members, key=lambda c: (rows[c][0].get("lang") == lang, scores[c]))
             meta, doc = rows[shown]
             ways = "+".join(sorted(set().union(*(via[c] for c in members))))
-            hits.append(Hit.from_store(shown, meta, doc, total, ways))
+            hit = Hit.from_store(shown, meta, doc, total, ways)
+            sims = [self._last_similarity[c] for c in members if c in self._last_similarity]
+            hit.similarity = round(max(sims), 4) if sims else None
+            hits.append(hit)
         hits.sort(key=lambda h: h.score, reverse=True)
         return hits
 

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     candidates: int = Field(40, ge=5, le=500, description="Candidates taken from each retriever before fusion.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense list in the fusion (lexical = 1).")
+    min_similarity: float = Field(0.835, ge=-1, le=1, description="Below this best dense similarity (and with no named article) the chat answers 'not found'. Tuned for multilingual-e5-small.")
+    answer_sources: int = Field(4, ge=1, le=12, description="Sources given to the chat model per question.")
     scope_boost: float = Field(1.5, ge=1, description="Score factor for hits from the kind of text a question names (OIT, Maroc, IDCC…).")
 
     # --- chat model ----------------------------------------------------------------------------

