@@ -294,6 +294,14 @@ class ChatEngine:
         sources = [self._citation(key, hit) for key, hit, _ in fitted]
         yield Answer(question, text, lang, citations, warnings, sources, standalone, False, partial)
 
+    def grounded_text(self, instruction: str, hits: list[Hit], lang: str = "fr", max_tokens: int | None = None) -> tuple[str, list[Citation], list[str]]:
+        """One non-streamed, citation-checked generation over given sources (used by drafting)."""
+        fitted, warnings = self.fit_sources(hits, instruction)
+        messages = self.build_messages(instruction, lang, fitted)
+        raw = sanitise_model_text("".join(self.chat.stream(messages, max_tokens=max_tokens)))
+        text, citations, check_warnings = self.check_citations(raw, fitted)
+        return text, citations, warnings + check_warnings
+
     def ask(self, question: str, history: list[tuple[str, str]] | None = None, filters: Filters | None = None) -> Answer:
         final = None
         for event in self.stream(question, history, filters):

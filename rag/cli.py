@@ -222,9 +222,73 @@ def ask(
 
 
 def build_chat_engine(engine):
-    from rag.answer import ChatEngine
+    return engine.chat_engine()
 
-    return ChatEngine(engine.retriever, engine.chat, engine.settings)
+
+@app.command()
+def draft(
+    topic: str = typer.Option(..., "--topic", help="Thème de la bibliothèque (ex. prime_anciennete) ou texte libre."),
+    demand: list[str] = typer.Option([], "--demand", help="Revendication chiffrée, ex. « prime d'ancienneté 8 % après 2 ans » (répétable)."),
+    context: str = typer.Option("", "--context", help="Contexte : taille d'entreprise, travail de nuit…"),
+    variant: str = typer.Option("target", "--variant", help="floor | target | ambitious"),
+    store: Optional[Path] = StoreOpt,
+    as_json: bool = typer.Option(False, "--json"),
+    no_model: bool = typer.Option(False, "--no-model", help="Sans exposé des motifs du modèle (modèle de clause seul)."),
+) -> None:
+    """Draft a clause from the library and the law; checks each figure against the statutory floor."""
+    from rag.models import ModelUnavailable
+
+    engine = _engine(store)
+    try:
+        clause = engine.drafter(with_model=not no_model).draft(topic, demand, context, variant)
+    except ValueError as exc:
+        _fail(str(exc))
+    except ModelUnavailable as exc:
+        _fail(str(exc), 3)
+    finally:
+        engine.close()
+    if as_json:
+        typer.echo(json.dumps(clause.to_json(), ensure_ascii=False, indent=1))
+        return
+    typer.echo(f"# {clause.title}\n\n{clause.text}\n")
+    if clause.rationale:
+        typer.echo(f"Exposé des motifs : {clause.rationale}\n")
+    for c in clause.checks:
+        mark = {"ok": "✔", "below_floor": "✘", "unverified": "?"}[c.status]
+        typer.echo(f"{mark} {c.message}")
+    for w in clause.warnings:
+        typer.echo(f"⚠ {w}")
+
+
+@app.command()
+def export(
+    drafts: list[Path] = typer.Argument(..., help="Fichiers JSON de clauses (sortie de `rag draft --json`)."),
+    fmt: str = typer.Option("md", "--format", help="md | docx"),
+    out: Path = typer.Option(..., "--out", help="Fichier à écrire."),
+    title: Optional[str] = typer.Option(None, "--title"),
+) -> None:
+    """Assemble one or more clause objects into one agreement document (Markdown or DOCX)."""
+    from rag.draft import Clause
+    from rag.export import Agreement, export_agreement
+
+    if fmt not in {"md", "docx"}:
+        _fail("--format doit être md ou docx")
+    clauses = []
+    for path in drafts:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            items = data if isinstance(data, list) else [data]
+            clauses.extend(Clause.from_json(item) for item in items)
+        except FileNotFoundError:
+            _fail(f"{path} : fichier introuvable")
+        except (ValueError, TypeError) as exc:
+            _fail(f"{path} : {exc}")
+    agreement = Agreement(clauses) if title is None else Agreement(clauses, title=title)
+    try:
+        export_agreement(agreement, fmt, out)
+    except OSError as exc:
+        _fail(f"écriture impossible ({exc.strerror or exc}) : aucun fichier partiel n'a été laissé")
+    typer.echo(f"{len(clauses)} clause(s) exportée(s) dans {out}")
 
 
 def main() -> None:

@@ -34,6 +34,21 @@ class Engine:
                 self._chat = build_chat_model(self.settings)
             return self._chat
 
+    def chat_engine(self):
+        from rag.answer import ChatEngine
+
+        return ChatEngine(self.retriever, self.chat, self.settings)
+
+    def drafter(self, with_model: bool = True):
+        """Clause drafter over the project's library and floor rules; template-only without a model."""
+        from rag.draft import Drafter
+        from rag.library import load_library, load_rules
+
+        chat = self.chat_engine() if with_model else None
+        return Drafter(
+            self.retriever, chat, load_library(self.settings.clauses_dir), load_rules(self.settings.rules_file), self.settings
+        )
+
     def close(self) -> None:
         self.index.close()
 

@@ -88,3 +88,47 @@ class LexicalIndex:
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top])]
         return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+
+
+class Glossary:
+    """Trilingual legal vocabulary (corpus/glossary.yaml): a question in everyday words, or in
+    another language than the text, is expanded with the legal terms BM25 can match."""
+
+    def __init__(self, concepts: list[dict]):
+        self.concepts = []
+        for concept in concepts:
+            terms = [t for lang in ("fr", "ar", "en") for t in concept.get(lang) or []]
+            patterns = [tuple(tokenize(t)) for t in terms]
+            legal = [t for lang in ("fr", "ar", "en") for t in (concept.get(lang) or [])[:2]]
+            self.concepts.append((concept.get("id", ""), [p for p in patterns if p], legal))
+
+    @classmethod
+    def load(cls, path) -> "Glossary":
+        import yaml
+        from pathlib import Path
+
+        path = Path(path) if path else None
+        if path is None or not path.exists():
+            return cls([])
+        return cls((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("concepts") or [])
+
+    def matches(self, query: str) -> list[str]:
+        tokens = tokenize(query)
+        present = set(tokens)
+        found = []
+        for concept_id, patterns, _ in self.concepts:
+            for pattern in patterns:
+                if len(pattern) == 1 and pattern[0] in present or len(pattern) > 1 and _contains(tokens, pattern):
+                    found.append(concept_id)
+                    break
+        return found
+
+    def expand(self, query: str) -> str:
+        ids = set(self.matches(query))
+        extra = [term for concept_id, _, legal in self.concepts if concept_id in ids for term in legal]
+        return query if not extra else query + " " + " ".join(extra)
+
+
+def _contains(tokens: list[str], pattern: tuple[str, ...]) -> bool:
+    n = len(pattern)
+    return any(tuple(tokens[i:i + n]) == pattern for i in range(len(tokens) - n + 1))

@@ -135,10 +135,13 @@ def parse_article_refs(query: str) -> list[ArticleRef]:
 class Retriever:
     """Search over an :class:`rag.index.Index` with an injected embedder."""
 
-    def __init__(self, index, embedder, settings):
+    def __init__(self, index, embedder, settings, glossary=None):
+        from rag.lexical import Glossary
+
         self.index = index
         self.embedder = embedder
         self.settings = settings
+        self.glossary = glossary if glossary is not None else Glossary.load(getattr(settings, "glossary_file", None))
 
     # ---- the three candidate lists -------------------------------------------------------
     def _article_hits(self, refs: list[ArticleRef], filters: Filters, query_lang: str) -> list[Hit]:
@@ -195,7 +198,7 @@ class Retriever:
         lang = detect_lang(query)
         refs = parse_article_refs(query)
         exact = self._article_hits(refs, filters, lang) if refs else []
-        lexical = self._lexical(query, filters, n)
+        lexical = self._lexical(self.glossary.expand(query), filters, n)
         dense = self._dense(query, filters, n)
         rrf_k = self.settings.rrf_k
         scores: dict[str, float] = {}

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(50, ge=1, description="Largest file accepted for indexing, in MiB.")
     max_pdf_pages: int = Field(2000, ge=1, description="PDFs with more pages are refused before parsing.")
     parse_timeout_s: float = Field(120.0, gt=0, description="Time limit for parsing one file.")
+    clauses_dir: Path = Field(PROJECT_ROOT / "corpus" / "clauses", description="Clause library (templates).")
+    rules_file: Path = Field(PROJECT_ROOT / "corpus" / "rules" / "floors.yaml", description="Statutory floor rules.")
+    glossary_file: Path | None = Field(PROJECT_ROOT / "corpus" / "glossary.yaml", description="FR/AR/EN legal vocabulary used to expand lexical queries.")
     corpus_dirs: list[Path] = Field(
         default_factory=lambda: [PROJECT_ROOT / "corpus"],
         description="Folders indexed at app start (unchanged files are skipped).",
@@ -45,8 +48,8 @@ class Settings(BaseSettings):
 
     # --- retrieval -----------------------------------------------------------------------------
     top_k: int = Field(6, ge=1, le=50, description="Hits returned by default.")
-    candidates: int = Field(40, ge=5, le=500, description="Candidates taken from each retriever before fusion.")
-    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    candidates: int = Field(60, ge=5, le=500, description="Candidates taken from each retriever before fusion.")
+    rrf_k: int = Field(10, ge=1, description="Reciprocal-rank-fusion constant.")
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense list in the fusion (lexical = 1).")
     min_similarity: float = Field(0.835, ge=-1, le=1, description="Below this best dense similarity (and with no named article) the chat answers 'not found'. Tuned for multilingual-e5-small.")
     answer_sources: int = Field(4, ge=1, le=12, description="Sources given to the chat model per question.")
