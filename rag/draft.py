@@ -309,14 +309,24 @@ class Drafter:
                 continue
             seen.add((source, article))
             hits = self.retriever.get_article(source, article)
-            if not hits and source == CODE_SOURCES[0]:
-                hits = self.retriever.get_article(CODE_SOURCES[1], article)
+            if not hits and source in CODE_SOURCES:
+                # any indexed version of the Labour Code (French, Arabic, or a user's own copy)
+                laws = [d.source for d in self.retriever.index.documents() if d.kind == "law" and d.source != source]
+                for other in sorted(laws, key=lambda s: s not in CODE_SOURCES):
+                    hits = self.retriever.get_article(other, article)
+                    if hits:
+                        break
+            fallback = False
             if not hits:
                 hits = self._fiche_mentioning(article)
+                fallback = bool(hits)
             if hits:
                 hit = hits[0]
                 short = self.retriever.index.catalog.short(hit.source, hit.title)
-                citations.append(Citation(f"R{len(citations) + 1}", citation_label(hit, short), hit.source, hit.title, hit.article, hit.page, "\n".join(h.text for h in hits)[:2500]))
+                label = f"{short} (art. {article})" if fallback else citation_label(hit, short)
+                citations.append(Citation(f"R{len(citations) + 1}", label, hit.source, hit.title, article if fallback else hit.article, hit.page, "\n".join(h.text for h in hits)[:2500]))
+                if fallback:
+                    warnings.append(f"Art. {article} : texte officiel non indexé, référence appuyée sur la fiche « {hit.title} ».")
             else:
                 warnings.append(f"Référence non vérifiée : art. {article} ({source}) n'est pas dans le corpus indexé.")
         return citations, warnings
