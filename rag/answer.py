@@ -237,7 +237,17 @@ class ChatEngine:
                     warnings.append(f"Citation [{k}] retirée : cette source n'a pas été fournie au modèle.")
             if known:
                 cited_numbers = set().union(*(numbers_in(by_key[k][0].text) for k in known))
-                missing = sorted(stated_numbers(sentence) - cited_numbers)
+                stated = stated_numbers(sentence)
+                missing = sorted(stated - cited_numbers)
+                # small models often cite the neighbouring source: when another given source states
+                # every figure of the sentence, the citation is moved there (and the user told)
+                better = next((k for k in by_key if k not in known and stated and stated <= numbers_in(by_key[k][0].text)), None) if missing else None
+                if better:
+                    old_refs = ", ".join(citation_label(by_key[k][0], self._short(by_key[k][0])) for k in known)
+                    new_ref = citation_label(by_key[better][0], self._short(by_key[better][0]))
+                    warnings.append(f"Citation corrigée : {old_refs} → {new_ref} (seul ce texte contient {', '.join(missing)}).")
+                    sentence = KEY_RX.sub(lambda m: f"[{better}]", sentence)
+                    known, missing = [better], []
                 if missing:
                     refs = ", ".join(citation_label(by_key[k][0], self._short(by_key[k][0])) for k in known)
                     warnings.append(f"Chiffre(s) {', '.join(missing)} absent(s) du texte cité ({refs}) : à vérifier.")
@@ -322,6 +332,8 @@ def _describe_failure(exc: Exception) -> str:
     text = str(exc)
     if "Timeout" in name or "timed out" in text.lower():
         return "le serveur de modèle ne répond pas (délai dépassé)."
+    if "closed before the end" in text:
+        return "la connexion au serveur de modèle a été coupée pendant la réponse."
     if "Connection" in name or "connect" in text.lower():
         return "le serveur de modèle est injoignable."
     if "status" in text.lower() or "Error code" in text or "InternalServerError" in name or "APIStatusError" in name:

@@ -83,15 +83,23 @@ class LocalChatModel:
 class LangChainChatModel:
     """Adapter over any LangChain chat model (ChatOpenAI for servers, fake models in tests)."""
 
-    def __init__(self, chat, name: str, n_ctx: int = 8192):
+    def __init__(self, chat, name: str, n_ctx: int = 8192, require_finish: bool = False):
         self._chat = chat
         self.name = name
         self.n_ctx = n_ctx
+        # servers end a complete answer with a finish_reason; a stream that stops without one was cut
+        self.require_finish = require_finish
 
     def stream(self, messages: list[dict], max_tokens: int | None = None) -> Iterator[str]:
-        for chunk in self._chat.stream(messages):
+        chat = self._chat.bind(max_completion_tokens=max_tokens) if max_tokens and self.require_finish else self._chat
+        finished = False
+        for chunk in chat.stream(messages):
+            if (getattr(chunk, "response_metadata", None) or {}).get("finish_reason"):
+                finished = True
             if chunk.content:
                 yield str(chunk.content)
+        if self.require_finish and not finished:
+            raise ConnectionError("connection closed before the end of the answer")
 
     def count_tokens(self, text: str) -> int:
         # servers tokenise differently; ~3 characters a token over-counts slightly, which is safe
@@ -111,7 +119,7 @@ def build_openai_chat(settings: Settings) -> LangChainChatModel:
         max_retries=settings.llm_retries, temperature=settings.llm_temperature,
         max_completion_tokens=settings.llm_max_tokens, streaming=True, api_key=_provider_key(),
     )
-    return LangChainChatModel(chat, f"openai:{settings.openai_model}@{settings.openai_base_url}", settings.llm_ctx)
+    return LangChainChatModel(chat, f"openai:{settings.openai_model}@{settings.openai_base_url}", settings.llm_ctx, require_finish=True)
 
 
 def _provider_key() -> Any:

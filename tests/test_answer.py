@@ -86,6 +86,13 @@ def test_number_absent_from_cited_text_is_flagged(indexed):
     assert any("48" in w and "absent" in w for w in answer.warnings)
 
 
+def test_citation_moved_to_the_source_that_states_the_figure(indexed):
+    chat, _ = chat_for(indexed, "La durée normale est de 2288 heures par an [S2].")
+    answer = chat.ask("article 184 article 201")
+    assert [c.article for c in answer.citations] == ["184"]
+    assert any(w.startswith("Citation corrigée") for w in answer.warnings)
+
+
 def test_number_written_in_words_in_source_is_accepted(indexed):
     chat, _ = chat_for(indexed, "Le repos hebdomadaire dure au moins 24 heures [S1].")
     answer = chat.ask("article 205 repos hebdomadaire")
