@@ -22,7 +22,6 @@ CHILD = textwrap.dedent(
     sys.path.insert(0, {root!r})
     from pathlib import Path
     from rag.index import Index
-from rag.retrieve import Retriever
     from rag.settings import Settings
     from tests.conftest import HashEmbeddings
 
