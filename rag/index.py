@@ -187,6 +187,21 @@ class Index:
         self.manifest = Manifest(settings.store_dir / MANIFEST_NAME)
         self._lexical: tuple[LexicalIndex, list[dict], list[str]] | None = None
         self._version = 0
+        if not settings.chroma_url:
+            self.repair()
+
+    def repair(self) -> int:
+        """Delete rows no committed document owns (left by a crash); the manifest stays the truth."""
+        try:
+            data = self.collection.get(include=["metadatas"])
+        except Exception as exc:
+            raise StoreError(f"Le corpus indexé est endommagé ({type(exc).__name__}) : reconstruction nécessaire (`rag rebuild`).") from exc
+        orphans = [cid for cid, meta in zip(data["ids"], data["metadatas"]) if not self.is_live(meta)]
+        if orphans:
+            for start in range(0, len(orphans), 500):
+                self.collection.delete(ids=orphans[start:start + 500])
+            log.warning("removed %d orphan passages left by an interrupted write", len(orphans))
+        return len(orphans)
 
     # ---- locking --------------------------------------------------------------------------
     def _acquire_store_lock(self) -> None:
@@ -229,7 +244,9 @@ class Index:
     def count(self) -> int:
         return self.collection.count()
 
-    def is_live(self, meta: dict) -> bool:
+    def is_live(self, meta: dict | None) -> bool:
+        if not meta:
+            return False  # a row left without metadata by a killed write
         record = self.manifest.records.get(meta.get("source", ""))
         return bool(record and record.status == "committed" and record.sha256 == meta.get("sha256"))
 
