@@ -6,6 +6,7 @@ from the store's own contents, so it can never disagree with what is committed t
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 
@@ -65,6 +66,7 @@ class LexicalIndex:
     def __init__(self, ids: list[str], texts: list[str]):
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it turns itself up to DEBUG on import
         self.ids = ids
         self._retriever = None
         if ids:

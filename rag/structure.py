@@ -202,6 +202,7 @@ def parse_units(doc: LoadedDocument) -> list[Unit]:
                 if _CONTINUATION_END.search(text) and nxt and not _match_article(nxt) and len(nxt) < 100:
                     text = f"{text} {nxt}"
                     skip_next = True
+                    offset += len(lines[i + 1][1]) + 1
                 path[level] = re.sub(r"\s+", " ", text)
                 for deeper in range(level + 1, len(path)):
                     path[deeper] = None

@@ -136,3 +136,13 @@ def test_pdf_pages_are_tracked(pdf_factory):
     units = parse_units(doc)
     assert {u.article: u.pages for u in units if u.article} == {"1": [1], "2": [2]}
     assert "-2 -" not in "\n".join(u.text for u in units)
+
+
+def test_unit_offsets_point_into_the_document_text(french_code_units):
+    need_shared(CODE_FR)
+    doc = load_path(CODE_FR, 10**9, 5000)
+    full = "\n".join(line for page in doc.pages for line in page.text.split("\n"))
+    units = parse_units(doc)
+    for unit in units[::25]:
+        if unit.text:
+            assert unit.text[:40] in full[unit.start:unit.end + 1], unit.heading

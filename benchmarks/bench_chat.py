@@ -1,0 +1,91 @@
+"""Chat latency with the packaged local model: time to first token, tokens/s, peak memory.
+
+Usage: .venv/bin/python benchmarks/bench_chat.py [--corpus ../shared/corpus] [--model qwen1.5b]
+Indexes the French Labour Code into a temp store (real e5 embedder), then asks each question once,
+4 sources per question (the default), and prints one line per question plus a summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from rag.answer import Answer, Delta
+from rag.engine import build_engine
+from rag.settings import PROJECT_ROOT, Settings
+
+QUESTIONS = [
+    "Quelle est la durée normale du travail par semaine ?",
+    "Quelle est la majoration des heures supplémentaires effectuées la nuit ?",
+    "À partir de combien d'années de service a-t-on droit à une prime d'ancienneté ?",
+    "How long is maternity leave?",
+    "ما هي مدة الراحة الأسبوعية؟",
+    "Combien de délégués des salariés dans une entreprise de 600 salariés ?",
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--corpus", type=Path, default=PROJECT_ROOT.parent / "shared" / "corpus")
+    parser.add_argument("--model", default="qwen1.5b")
+    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "benchmarks" / "out")
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="bench_chat_"))
+    settings = Settings(store_dir=root / "store", data_dir=root / "users", corpus_dirs=[], local_model=args.model, _env_file=None)
+    engine = build_engine(settings)
+    engine.index.index_paths([args.corpus / "ma_code_travail_fr_2011.pdf"])
+    t = time.perf_counter()
+    chat = engine.chat_engine()
+    load_s = time.perf_counter() - t
+    llm = engine.chat._llm
+    rows = []
+    for question in QUESTIONS:
+        start = time.perf_counter()
+        first = None
+        text = ""
+        final = None
+        for event in chat.stream(question):
+            if isinstance(event, Delta):
+                if first is None:
+                    first = time.perf_counter()
+                text += event.text
+            elif isinstance(event, Answer):
+                final = event
+        end = time.perf_counter()
+        tokens = len(llm.tokenize(text.encode("utf-8"), add_bos=False)) if text else 0
+        prompt_tokens = sum(chat._tokens(m["content"]) for m in chat.build_messages(question, final.lang, chat.fit_sources(engine.retriever.search(question, k=settings.answer_sources), question)[0]))
+        rows.append({
+            "question": question,
+            "ttft_s": round((first or end) - start, 2),
+            "total_s": round(end - start, 2),
+            "gen_tokens": tokens,
+            "tokens_per_s": round(tokens / (end - first), 1) if first and end > first else 0.0,
+            "prompt_tokens_tiktoken": prompt_tokens,
+            "citations": [c.label for c in final.citations],
+            "warnings": final.warnings,
+        })
+        print(json.dumps(rows[-1], ensure_ascii=False))
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    summary = {
+        "model": settings.local_model, "threads": settings.llm_threads, "ctx": settings.llm_ctx,
+        "model_load_s": round(load_s, 1),
+        "ttft_p50_s": statistics.median(r["ttft_s"] for r in rows),
+        "ttft_max_s": max(r["ttft_s"] for r in rows),
+        "tokens_per_s_p50": statistics.median(r["tokens_per_s"] for r in rows),
+        "peak_rss_mb": round(peak_mb),
+        "machine": f"{platform.processor() or platform.machine()}, {__import__('os').cpu_count()} cores, Python {platform.python_version()}",
+    }
+    print(json.dumps(summary, ensure_ascii=False, indent=1))
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "bench_chat.json").write_text(json.dumps({"rows": rows, "summary": summary}, ensure_ascii=False, indent=1))
+    engine.close()
+
+
+if __name__ == "__main__":
+    main()
