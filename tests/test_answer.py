@@ -177,3 +177,12 @@ def test_number_helpers():
     assert {"17.92", "2288"} <= numbers_in("fixé à 17,92 dirhams et 2 288 heures")
     assert "24" in numbers_in("vingt-quatre heures")
     assert stated_numbers("Selon l'article 184, la durée est de 44 heures [S1].") == {"44"}
+
+
+def test_long_source_is_focused_on_the_question_sentences(indexed):
+    chat, _ = chat_for(indexed)
+    filler = " ".join(f"Phrase de remplissage numéro {i} sur un autre sujet." for i in range(60))
+    text = filler + " Le repos hebdomadaire est de vingt-quatre heures. " + filler
+    focused = chat.focus(text, "Quelle est la durée du repos hebdomadaire ?", 60)
+    assert "repos hebdomadaire est de vingt-quatre heures" in focused
+    assert "[…]" in focused and chat._tokens(focused) <= 80

@@ -1,0 +1,367 @@
+"""Per-user workspace on disk: conversations, the agreement project, exports; and the login file.
+
+Layout under ``settings.data_dir``::
+
+    <user>/conversations/<id>.json   one conversation: {id, title, messages, created, updated}
+    <user>/project.json              the agreement project: {title, preamble, clauses: [clause JSON]}
+    <user>/exports/                  the last Markdown / DOCX exports
+    _uploads/<token>/<name>          files uploaded for indexing (kept so "re-index all" finds them)
+
+Every JSON file is written through a temp file + ``os.replace``: a crash leaves the old or the new
+version, never half of one. User ids are reduced to a safe folder name (no path traversal, no
+hidden or reserved names); without login everything belongs to ``local``. No Gradio here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.draft import Clause
+from rag.export import DEFAULT_PREAMBLE, DEFAULT_TITLE, Agreement, agreement_docx, agreement_markdown, atomic_write_bytes, safe_filename
+
+log = logging.getLogger(__name__)
+
+DEFAULT_USER = "local"
+UPLOADS_DIR = "_uploads"  # a user folder never starts with "_" (see safe_user_id)
+_CONVERSATION_ID = re.compile(r"^[0-9a-f]{32}$")
+MAX_TITLE_CHARS = 300
+MAX_PREAMBLE_CHARS = 20_000
+MAX_CLAUSE_CHARS = 60_000
+MAX_CLAUSES = 200
+
+_locks: dict[str, threading.RLock] = {}
+_locks_guard = threading.Lock()
+
+
+def _lock_for(path: Path) -> threading.RLock:
+    """One lock per user folder: two tabs of one user must not interleave read-modify-write."""
+    with _locks_guard:
+        return _locks.setdefault(str(path), threading.RLock())
+
+
+def now_iso() -> str:
+    return dt.datetime.now().isoformat(timespec="seconds")
+
+
+def safe_user_id(user: str | None) -> str:
+    """A folder name for a login: lower-case [a-z0-9_-], never empty, '.', '..' or hidden.
+
+    A name that had to be changed gets a short hash of the original, so "a/b" and "a_b" (or "Ali"
+    and "ali") never share a folder.
+    """
+    raw = (user or "").strip()
+    if not raw:
+        return DEFAULT_USER
+    clean = re.sub(r"[^a-z0-9_-]+", "_", raw.lower()).strip("_-")[:64]
+    if clean != raw or not clean:
+        digest = hashlib.sha256(raw.encode("utf-8")).hexdigest()[:10]
+        clean = f"{clean or 'user'}-{digest}"
+    return clean
+
+
+def write_json(path: Path, data: object) -> None:
+    """Atomic JSON write (unique temp file in the same folder, fsync, rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, ensure_ascii=False, indent=1)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_json(path: Path) -> object | None:
+    """The file's JSON, or None when it is missing; an unreadable file is set aside, not lost."""
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
+        log.warning("unreadable %s (%s): moved to %s", path, exc, aside.name)
+        try:
+            os.replace(path, aside)
+        except OSError:
+            pass
+        return None
+
+
+class Workspace:
+    """One user's files. Cheap to build: a handler makes one per request from the login."""
+
+    def __init__(self, data_dir: Path, user: str | None = None):
+        self.data_dir = Path(data_dir)
+        self.user = safe_user_id(user)
+        self.root = self.data_dir / self.user
+        if self.root.resolve().parent != self.data_dir.resolve():  # belt and braces over safe_user_id
+            raise ValueError("identifiant d'utilisateur invalide")
+        self.conversations_dir = self.root / "conversations"
+        self.project_file = self.root / "project.json"
+        self.exports_dir = self.root / "exports"
+        self.lock = _lock_for(self.root)
+
+    # ---- conversations ------------------------------------------------------------------------
+    def _conversation_path(self, conv_id: str) -> Path | None:
+        if not isinstance(conv_id, str) or not _CONVERSATION_ID.match(conv_id):
+            return None
+        return self.conversations_dir / f"{conv_id}.json"
+
+    @staticmethod
+    def new_conversation() -> dict:
+        stamp = now_iso()
+        return {"id": uuid.uuid4().hex, "title": "", "messages": [], "created": stamp, "updated": stamp}
+
+    def list_conversations(self) -> list[dict]:
+        """Summaries {id, title, updated}, most recent first."""
+        out = []
+        if not self.conversations_dir.exists():
+            return out
+        for path in self.conversations_dir.glob("*.json"):
+            data = self.load_conversation(path.stem)
+            if data:
+                out.append({"id": data["id"], "title": data.get("title") or "(sans titre)", "updated": data.get("updated", "")})
+        return sorted(out, key=lambda c: c["updated"], reverse=True)
+
+    def load_conversation(self, conv_id: str) -> dict | None:
+        path = self._conversation_path(conv_id)
+        if path is None:
+            return None
+        data = read_json(path)
+        if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
+            return None
+        data["id"] = conv_id
+        return data
+
+    def save_conversation(self, conversation: dict) -> dict:
+        path = self._conversation_path(conversation.get("id", ""))
+        if path is None:
+            raise ValueError("identifiant de conversation invalide")
+        if not conversation.get("title"):
+            first = next((m["content"] for m in conversation.get("messages", []) if m.get("role") == "user"), "")
+            first = " ".join(str(first).split())
+            conversation["title"] = (first[:60] + "…") if len(first) > 60 else first
+        conversation["updated"] = now_iso()
+        with self.lock:
+            write_json(path, conversation)
+        return conversation
+
+    def delete_conversation(self, conv_id: str) -> bool:
+        path = self._conversation_path(conv_id)
+        if path is None or not path.exists():
+            return False
+        with self.lock:
+            path.unlink(missing_ok=True)
+        return True
+
+    # ---- agreement project --------------------------------------------------------------------
+    def load_project(self) -> dict:
+        data = read_json(self.project_file)
+        if not isinstance(data, dict):
+            data = {}
+        clauses = [c for c in data.get("clauses") or [] if isinstance(c, dict) and "title" in c and "text" in c]
+        return {
+            "title": str(data.get("title") or DEFAULT_TITLE),
+            "preamble": str(data.get("preamble") if data.get("preamble") is not None else DEFAULT_PREAMBLE),
+            "clauses": clauses,
+            "updated": str(data.get("updated", "")),
+        }
+
+    def save_project(self, project: dict) -> dict:
+        project["updated"] = now_iso()
+        with self.lock:
+            write_json(self.project_file, project)
+        return project
+
+    def add_clause(self, clause: Clause | dict) -> dict:
+        data = clause.to_json() if isinstance(clause, Clause) else dict(clause)
+        Clause.from_json(data)  # refuse anything that would not export
+        if len(str(data.get("text", ""))) > MAX_CLAUSE_CHARS:
+            raise ValueError(f"Texte de clause trop long (plus de {MAX_CLAUSE_CHARS} caractères).")
+        data["added"] = now_iso()
+        with self.lock:
+            project = self.load_project()
+            if len(project["clauses"]) >= MAX_CLAUSES:
+                raise ValueError(f"Le projet compte déjà {MAX_CLAUSES} clauses.")
+            project["clauses"].append(data)
+            return self.save_project(project)
+
+    def move_clause(self, index: int, offset: int) -> dict:
+        """Move clause ``index`` (0-based) by ``offset`` places; out-of-range moves change nothing."""
+        with self.lock:
+            project = self.load_project()
+            clauses = project["clauses"]
+            target = index + offset
+            if not (0 <= index < len(clauses)) or not (0 <= target < len(clauses)):
+                return project
+            clauses.insert(target, clauses.pop(index))
+            return self.save_project(project)
+
+    def remove_clause(self, index: int) -> dict:
+        with self.lock:
+            project = self.load_project()
+            if 0 <= index < len(project["clauses"]):
+                project["clauses"].pop(index)
+                project = self.save_project(project)
+            return project
+
+    def set_project_meta(self, title: str | None, preamble: str | None) -> dict:
+        title = " ".join((title or "").split())[:MAX_TITLE_CHARS] or DEFAULT_TITLE
+        preamble = (preamble or "").strip()[:MAX_PREAMBLE_CHARS]
+        with self.lock:
+            project = self.load_project()
+            project["title"], project["preamble"] = title, preamble
+            return self.save_project(project)
+
+    def agreement(self) -> Agreement:
+        """The project as an Agreement, clauses in the project's order (export sorts by ``order``)."""
+        project = self.load_project()
+        clauses = []
+        for position, data in enumerate(project["clauses"], start=1):
+            clause = Clause.from_json(data)
+            clause.order = position
+            clauses.append(clause)
+        return Agreement(clauses=clauses, title=project["title"], preamble=project["preamble"])
+
+    def export(self, fmt: str) -> Path:
+        """Write the agreement as ``md`` or ``docx`` into the user's exports folder (atomic)."""
+        agreement = self.agreement()
+        if fmt == "md":
+            data, suffix = agreement_markdown(agreement).encode("utf-8"), ".md"
+        elif fmt == "docx":
+            data, suffix = agreement_docx(agreement), ".docx"
+        else:
+            raise ValueError(f"format inconnu {fmt!r} : md ou docx")
+        path = self.exports_dir / safe_filename(agreement.title, suffix)
+        with self.lock:
+            atomic_write_bytes(path, data)
+        return path
+
+
+# ------------------------------------------------------------------------------------------------
+# uploaded corpus files
+
+
+def stage_upload(data_dir: Path, uploaded: Path) -> Path:
+    """Copy an upload into a fresh folder under its cleaned base name; the user's name never
+    becomes a path (``../../x.pdf`` → ``x.pdf``)."""
+    from rag.ingest import clean_filename
+
+    folder = Path(data_dir) / UPLOADS_DIR / uuid.uuid4().hex
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / clean_filename(Path(str(uploaded)).name)
+    shutil.copyfile(uploaded, target)
+    return target
+
+
+def discard_upload(data_dir: Path, staged: Path) -> None:
+    """Delete a staged upload's folder (only ever a folder of our own under ``_uploads``)."""
+    root = (Path(data_dir) / UPLOADS_DIR).resolve()
+    folder = Path(staged).resolve().parent
+    if folder.parent == root:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def prune_uploads(data_dir: Path, keep: set[str]) -> int:
+    """Remove staged uploads that no indexed text refers to any more."""
+    root = Path(data_dir) / UPLOADS_DIR
+    if not root.exists():
+        return 0
+    keep_resolved = {str(Path(p).resolve()) for p in keep if p}
+    removed = 0
+    for folder in root.iterdir():
+        if folder.is_dir() and not any(str(f.resolve()) in keep_resolved for f in folder.iterdir()):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+# ------------------------------------------------------------------------------------------------
+# login
+
+
+@dataclass
+class UserAccount:
+    name: str
+    password_hash: bytes
+    admin: bool = False
+
+
+def load_users(path: Path) -> dict[str, UserAccount]:
+    """Parse ``user:bcrypt-hash[:admin]`` lines (blank lines and ``#`` comments ignored)."""
+    users: dict[str, UserAccount] = {}
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split(":")
+        if len(parts) not in (2, 3) or not parts[0].strip() or not parts[1].startswith("$2"):
+            raise ValueError(f"{path}, ligne {number} : format attendu « utilisateur:hash-bcrypt[:admin] ».")
+        if len(parts) == 3 and parts[2].strip().lower() not in {"admin", ""}:
+            raise ValueError(f"{path}, ligne {number} : troisième champ inconnu (seul « admin » est permis).")
+        name = parts[0].strip()
+        users[name] = UserAccount(name, parts[1].strip().encode("ascii"), len(parts) == 3 and parts[2].strip().lower() == "admin")
+    if not users:
+        raise ValueError(f"{path} : aucun utilisateur défini.")
+    return users
+
+
+class Authenticator:
+    """bcrypt password check for ``launch(auth=...)`` with a lockout after repeated failures
+    (Gradio's own login has none)."""
+
+    def __init__(self, users: dict[str, UserAccount], max_failures: int = 5, lockout_s: float = 300.0):
+        import bcrypt
+
+        self.users = users
+        self.max_failures = max_failures
+        self.lockout_s = lockout_s
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+        self._dummy = bcrypt.hashpw(b"not-a-password", bcrypt.gensalt(rounds=10))  # same cost for unknown users
+
+    def locked(self, username: str) -> bool:
+        with self._lock:
+            recent = [t for t in self._failures.get(username, []) if time.monotonic() - t < self.lockout_s]
+            self._failures[username] = recent
+            return len(recent) >= self.max_failures
+
+    def __call__(self, username: str, password: str) -> bool:
+        import bcrypt
+
+        username = (username or "").strip()
+        if self.locked(username):
+            log.warning("login refused for %r: locked after repeated failures", username[:64])
+            return False
+        account = self.users.get(username)
+        try:
+            ok = bcrypt.checkpw((password or "").encode("utf-8"), account.password_hash if account else self._dummy)
+        except ValueError:
+            ok = False
+        ok = ok and account is not None
+        if not ok:
+            with self._lock:
+                self._failures.setdefault(username, []).append(time.monotonic())
+        else:
+            with self._lock:
+                self._failures.pop(username, None)
+        return ok
+
+    def is_admin(self, username: str | None) -> bool:
+        account = self.users.get(username or "")
+        return bool(account and account.admin)
