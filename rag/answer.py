@@ -264,6 +264,14 @@ class ChatEngine:
         out_sentences = []
         for sentence in split_sentences(raw):
             keys = [k for m in KEY_RX.finditer(sentence) for k in keys_of(m.group(1))]
+            stated_here = stated_numbers(sentence)
+            if not keys and stated_here:
+                # an uncited figure: cite the given source that states all of it, and say so
+                source_key = next((k for k in by_key if stated_here <= numbers_in(by_key[k][0].text)), None)
+                if source_key:
+                    sentence = re.sub(r"(\s*)([.!?؟]?)\s*$", lambda m: f" [{source_key}]{m.group(2)}", sentence.rstrip(), count=1)
+                    keys = [source_key]
+                    warnings.append(f"Citation ajoutée d'après les chiffres : {citation_label(by_key[source_key][0], self._short(by_key[source_key][0]))}.")
             known = [k for k in keys if k in by_key]
             for k in keys:
                 if k not in by_key:

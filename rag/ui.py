@@ -415,9 +415,12 @@ class Handlers:
                 return conversation
         return ws.new_conversation()
 
-    def _chat_state(self, ws: Workspace, conversation: dict, notice: str = "", message: Any = "", citations: list[dict] | None = None) -> tuple:
-        saved = ws.load_conversation(conversation["id"]) is not None
-        conv_list = gr.update(choices=self.conversation_choices(ws), value=conversation["id"] if saved else None)
+    def _chat_state(self, ws: Workspace, conversation: dict, notice: str = "", message: Any = "", citations: list[dict] | None = None, listing: bool = True) -> tuple:
+        if listing:  # reads every conversation file: not on each streamed piece
+            choices = self.conversation_choices(ws)
+            conv_list = gr.update(choices=choices, value=conversation["id"] if any(v == conversation["id"] for _, v in choices) else None)
+        else:
+            conv_list = gr.update()
         citations = citations or []
         return (chat_messages(conversation), message, conversation, chip_update(citations), citations, "", "", conv_list, notice)
 
@@ -437,7 +440,7 @@ class Handlers:
         ][-HISTORY_TURNS:]
         reply = {"role": "assistant", "content": "…", "citations": [], "warnings": []}
         conversation["messages"] += [{"role": "user", "content": question}, reply]
-        yield self._chat_state(ws, conversation, notice="Recherche dans les textes indexés…")
+        yield self._chat_state(ws, conversation, notice="Recherche dans les textes indexés…", listing=False)
         saved = False
         try:
             filters = self.filters(kinds, langs, source)
@@ -450,7 +453,7 @@ class Handlers:
                     if time.monotonic() - last > 0.08:
                         last = time.monotonic()
                         reply["content"] = sanitise_model_text("".join(pieces)) + " ▌"
-                        yield self._chat_state(ws, conversation, notice="Rédaction de la réponse…")
+                        yield self._chat_state(ws, conversation, notice="Rédaction de la réponse…", listing=False)
                 elif isinstance(event, Answer):
                     answer = event
             if answer is None:
@@ -852,7 +855,7 @@ def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard |
                     with gr.Column(scale=3):
                         C["chatbot"] = lab(gr.Chatbot(label=tr("chatbot"), elem_id="chatbot", height=520, buttons=["copy", "copy_all"], feedback_options=None), "chatbot")
                         with gr.Row():
-                            C["message"] = lab(gr.Textbox(label=tr("message"), lines=2, max_lines=8, scale=5, elem_classes=["bidi"], max_length=settings.max_message_chars), "message")
+                            C["message"] = lab(gr.Textbox(label=tr("message"), lines=2, max_lines=8, scale=5, elem_classes=["bidi"]), "message")
                             send_btn = lab(gr.Button(tr("send"), variant="primary", scale=1), "send", "value")
                         C["chat_notice"] = gr.Markdown("")
                     with gr.Column(scale=2, min_width=260):

@@ -186,3 +186,10 @@ def test_long_source_is_focused_on_the_question_sentences(indexed):
     focused = chat.focus(text, "Quelle est la durée du repos hebdomadaire ?", 60)
     assert "repos hebdomadaire est de vingt-quatre heures" in focused
     assert "[…]" in focused and chat._tokens(focused) <= 80
+
+
+def test_uncited_figure_gets_the_citation_of_the_source_stating_it(indexed):
+    chat, _ = chat_for(indexed, "La majoration de nuit est de 50 %.")
+    answer = chat.ask("article 201 majoration")
+    assert [c.article for c in answer.citations] == ["201"]
+    assert "art. 201" in answer.text and any("Citation ajoutée" in w for w in answer.warnings)
