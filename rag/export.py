@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rag.atomic import write_atomic
 from rag.draft import Clause
 
 DEFAULT_TITLE = "Projet de convention collective sectorielle — Centres d'appels et métiers de l'offshoring"
@@ -44,20 +45,10 @@ def safe_filename(title: str, suffix: str, max_len: int = 80) -> str:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Temp file in the same folder, fsync, rename: never an empty or half-written export."""
+    """Never an empty or half-written export (see :func:`rag.atomic.write_atomic`)."""
     if not data:
         raise ValueError("export vide : rien n'a été écrit")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomic(path, data)
 
 
 def _renumber(clauses: list[Clause]) -> list[str]:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import yaml
 
+from rag.atomic import write_atomic
 from rag.ingest import SUPPORTED_SUFFIXES, IngestError, IsolatedParser, LoadedDocument, load_path, sha256_bytes
 from rag.lexical import LexicalIndex
 from rag.settings import Settings
@@ -94,18 +95,7 @@ class Catalog:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write through a temp file + fsync + rename: readers see the old or the new file, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomic(path, text.encode("utf-8"))
 
 
 class Manifest:
