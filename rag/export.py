@@ -7,7 +7,6 @@ gets a footnote with its source, page and excerpt; a "Fondements juridiques" sec
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import unicodedata
 from dataclasses import dataclass, field

@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     llm_threads: int = Field(2, ge=1, description="CPU threads of the local model.")
     llm_ctx: int = Field(4096, ge=512, description="Context window (tokens) of the local model.")
     llm_temperature: float = Field(0.1, ge=0, le=2)
-    llm_max_tokens: int = Field(512, ge=16, description="Maximum tokens of one answer.")
+    llm_max_tokens: int = Field(320, ge=16, description="Maximum tokens of one answer.")
     openai_base_url: str | None = Field(None, description="Base URL of the OpenAI-compatible server, e.g. http://127.0.0.1:11434/v1.")
     openai_model: str = Field("qwen2.5:7b-instruct", description="Model name on that server.")
     llm_connect_timeout_s: float = Field(5.0, gt=0)

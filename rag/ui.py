@@ -9,6 +9,7 @@ Everything that came from a document, a file name or a model is escaped before i
 
 from __future__ import annotations
 
+import atexit
 import html
 import logging
 import os
@@ -38,7 +39,11 @@ LANG_LABELS = {"fr": "Français", "ar": "العربية", "en": "English"}
 VARIANT_LABELS = {"floor": "Plancher (minimum légal)", "target": "Cible", "ambitious": "Ambitieuse"}
 VARIANT_ALIASES = {"plancher": "floor", "cible": "target", "ambitieuse": "ambitious", "floor": "floor", "target": "target", "ambitious": "ambitious"}
 RESULT_LABELS = {"indexed": "indexé", "skipped": "inchangé", "failed": "échec"}
-CHECK_STYLE = {"ok": ("✔", "check-ok", "conforme"), "below_floor": ("✘", "check-below", "sous le plancher légal"), "unverified": ("?", "check-unverified", "non vérifié")}
+CHECK_STYLE = {
+    "ok": ("✔", "check-ok", "conforme", "color:#1a7f37"),
+    "below_floor": ("✘", "check-below", "sous le plancher légal", "color:#cf222e;font-weight:600"),
+    "unverified": ("?", "check-unverified", "non vérifié", "color:#6e7781"),
+}
 
 MAX_UPLOADS = 50
 MAX_DEMANDS = 20
@@ -158,9 +163,9 @@ def checks_html(checks: list[dict]) -> str:
         return "<p class='check-unverified'>Aucun chiffre à comparer avec un plancher légal.</p>"
     items = []
     for check in checks:
-        mark, css, word = CHECK_STYLE.get(check.get("status", ""), CHECK_STYLE["unverified"])
+        mark, css, word, style = CHECK_STYLE.get(check.get("status", ""), CHECK_STYLE["unverified"])
         article = f" — art. {esc(check['article'])}" if check.get("article") else ""
-        items.append(f"<li class='{css}'><b>{mark}</b> <span class='bidi'>{esc(check.get('message'))}</span>"
+        items.append(f"<li class='{css}' style='{style}'><b>{mark}</b> <span class='bidi'>{esc(check.get('message'))}</span>"
                      f"<small> ({esc(word)}{article})</small></li>")
     return "<ul class='floor-checks'>" + "".join(items) + "</ul>"
 
@@ -338,6 +343,7 @@ class Handlers:
         self.users = users
         self.guard = guard or DownloadGuard()
         self.download_root = Path(tempfile.mkdtemp(prefix="ittifaq-downloads-"))
+        atexit.register(shutil.rmtree, self.download_root, True)
         from rag.library import load_library
 
         try:
@@ -430,7 +436,9 @@ class Handlers:
         conversation = self._conversation(ws, conversation)
         problem = self.check_message(message)
         if problem:
-            yield self._chat_state(ws, conversation, notice=f"⚠ {problem}", message=message if isinstance(message, str) else "")
+            state = self._chat_state(ws, conversation, notice=f"⚠ {problem}", message=message if isinstance(message, str) else "", listing=False)
+            keep = gr.update()  # the chips and the excerpt of the previous answer stay as they were
+            yield state[:3] + (keep, keep, keep, keep) + state[7:]
             return
         question = message.strip()
         previous = conversation["messages"]
@@ -813,9 +821,37 @@ def build_theme():
     return gr.themes.Default(primary_hue="emerald", secondary_hue="slate")
 
 
-def launch_options(settings) -> dict:
-    """What ``launch()`` needs besides host and port (Gradio 6 takes css and theme there)."""
-    return {"css": CSS, "theme": build_theme()}
+def launch_options(settings, users: dict | None = None, guard: DownloadGuard | None = None) -> dict:
+    """Everything ``launch()`` needs besides host, port, share, show_error and upload size.
+
+    - login: bcrypt check with lockout when a users file is set;
+    - files: nothing of the user data folder or of the store is served (both blocked); exports reach
+      the browser as private copies checked by :class:`DownloadGuard`;
+    - headers: Content-Security-Policy (no remote image can leak a draft), nosniff, no referrer;
+    - no run history kept in the browser, no MCP endpoint, no PWA, no footer links;
+    - css and theme (Gradio 6 takes them here, not in Blocks).
+    """
+    from starlette.middleware import Middleware
+
+    from rag.workspace import Authenticator
+
+    blocked = [str(Path(settings.data_dir).resolve())]
+    if not settings.chroma_url:
+        blocked.append(str(Path(settings.store_dir).resolve()))
+    return {
+        "auth": Authenticator(users) if users else None,
+        "auth_message": "Ittifaq — connectez-vous avec votre identifiant." if users else None,
+        "allowed_paths": [],
+        "blocked_paths": blocked,
+        "app_kwargs": {"middleware": [Middleware(SecurityHeaders, guard=guard)]},
+        "footer_links": [],
+        "run_history": False,
+        "mcp_server": False,
+        "pwa": False,
+        "ssr_mode": False,
+        "css": CSS,
+        "theme": build_theme(),
+    }
 
 
 def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard | None = None) -> gr.Blocks:
@@ -855,7 +891,7 @@ def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard |
                     with gr.Column(scale=3):
                         C["chatbot"] = lab(gr.Chatbot(label=tr("chatbot"), elem_id="chatbot", height=520, buttons=["copy", "copy_all"], feedback_options=None), "chatbot")
                         with gr.Row():
-                            C["message"] = lab(gr.Textbox(label=tr("message"), lines=2, max_lines=8, scale=5, elem_classes=["bidi"]), "message")
+                            C["message"] = lab(gr.Textbox(label=tr("message"), lines=1, max_lines=8, scale=5, elem_classes=["bidi"]), "message")
                             send_btn = lab(gr.Button(tr("send"), variant="primary", scale=1), "send", "value")
                         C["chat_notice"] = gr.Markdown("")
                     with gr.Column(scale=2, min_width=260):

@@ -344,7 +344,7 @@ class Authenticator:
     def __call__(self, username: str, password: str) -> bool:
         import bcrypt
 
-        username = (username or "").strip()
+        username = (username or "").strip()[:200]
         if self.locked(username):
             log.warning("login refused for %r: locked after repeated failures", username[:64])
             return False
@@ -356,7 +356,10 @@ class Authenticator:
         ok = ok and account is not None
         if not ok:
             with self._lock:
-                self._failures.setdefault(username, []).append(time.monotonic())
+                if len(self._failures) > 10_000:  # many invented names must not grow this forever
+                    cutoff = time.monotonic() - self.lockout_s
+                    self._failures = {k: v for k, v in self._failures.items() if v and v[-1] > cutoff}
+                self._failures.setdefault(username[:200], []).append(time.monotonic())
         else:
             with self._lock:
                 self._failures.pop(username, None)
