@@ -291,6 +291,16 @@ def export(
     typer.echo(f"{len(clauses)} clause(s) exportée(s) dans {out}")
 
 
+@app.command()
+def serve() -> None:
+    """Start the web app (same as `python app.py`)."""
+    import runpy
+
+    from rag.settings import PROJECT_ROOT
+
+    runpy.run_path(str(PROJECT_ROOT / "app.py"), run_name="__main__")
+
+
 def main() -> None:
     app()
 

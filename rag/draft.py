@@ -34,6 +34,7 @@ DECREE_SOURCES = {
 }
 CODE_SOURCES = ("ma_code_travail_fr_2011.pdf", "ma_mudawwana_shughl_ar_2021.pdf")
 VARIANTS = ("floor", "target", "ambitious")
+VARIANT_NAMES = {"floor": "plancher", "target": "cible", "ambitious": "ambitieuse"}
 
 
 @dataclass
@@ -249,7 +250,7 @@ class Drafter:
             value = values.get(param.name)
             if rule is None or not isinstance(value, (int, float)):
                 continue
-            source = "demande" if param.name in demanded else f"variante {variant}"
+            source = "demande" if param.name in demanded else f"variante {VARIANT_NAMES[variant]}"
             checks.append(self.check(rule, float(value), param.unit, f"{param.label} ({source})"))
         text = render_model(template, values)
         leftovers = re.findall(r"\{\{\s*(\w+)\s*\}\}", text)

@@ -25,6 +25,10 @@ class Engine:
     _chat_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
+    def chat_loaded(self) -> bool:
+        return self._chat is not None
+
+    @property
     def chat(self):
         """The chat model, loaded on first use (the local model takes a few seconds to load)."""
         with self._chat_lock:

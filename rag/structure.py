@@ -138,7 +138,7 @@ def parse_units(doc: LoadedDocument) -> list[Unit]:
     lines = list(_line_stream(doc))
 
     def heading_path() -> list[str]:
-        parts = [doc.title] + [p for p in path if p] + [text for _, text in md_path]
+        parts = [doc.title] + [p for p in path if p] + [text for _, text in md_path if text != doc.title]
         return parts
 
     def close() -> None:

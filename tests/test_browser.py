@@ -8,6 +8,7 @@ tests/artifacts/ (and reused by the README).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -70,6 +71,7 @@ def test_negotiator_journey(app_url, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    expect.set_options(timeout=240_000)  # the first answer loads the model and reads the prompt on 2 cores
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
@@ -80,7 +82,7 @@ def test_negotiator_journey(app_url, tmp_path):
         # ask, see a cited answer, open the excerpt
         page.get_by_label("Votre question (français, arabe ou anglais)").fill("Quelle est la durée normale du travail par semaine ?")
         page.get_by_role("button", name="Envoyer").click()
-        chip = page.locator("label", has_text="art.").first
+        chip = page.get_by_role("radio", name=re.compile(r"^\[1\] ")).first
         expect(chip).to_be_visible()
         chip.click()
         expect(page.get_by_label("Extrait cité")).not_to_be_empty()
@@ -92,8 +94,8 @@ def test_negotiator_journey(app_url, tmp_path):
         note.write_text("# Accord test\n### Article 1\nLa pause écran est de 10 minutes par heure.\n", encoding="utf-8")
         page.locator("input[type=file]").first.set_input_files(str(note))
         page.get_by_role("button", name="Indexer", exact=True).click()
-        expect(page.get_by_text("accord_test_browser.md").first).to_be_visible()
-        expect(page.get_by_text("indexé").first).to_be_visible()
+        expect(page.get_by_text("accord_test_browser.md").filter(visible=True).first).to_be_visible()
+        expect(page.get_by_text("indexé", exact=True).filter(visible=True).first).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "corpus.png"), full_page=True)
 
         # draft a clause, add it, download the Markdown
@@ -101,14 +103,14 @@ def test_negotiator_journey(app_url, tmp_path):
         page.get_by_label("… ou thème libre (hors bibliothèque)").fill("prime d'ancienneté")
         page.get_by_label("Revendications (une par ligne)").fill("4 % après 5 ans")
         page.get_by_role("button", name="Rédiger").click()
-        expect(page.get_by_text("moins favorable que C. trav. art. 350").first).to_be_visible()
+        expect(page.get_by_text("moins favorable que C. trav. art. 350").filter(visible=True).first).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "drafting.png"), full_page=True)
         page.get_by_role("button", name="Ajouter au projet").click()
 
         page.get_by_role("tab", name="Projet de convention").click()
-        expect(page.get_by_text("Prime d'ancienneté").first).to_be_visible()
+        expect(page.get_by_text("Prime d'ancienneté").filter(visible=True).first).to_be_visible()
         page.get_by_role("button", name="Exporter en Markdown").click()
-        link = page.locator("a[download]").first
+        link = page.locator("a[download]").filter(visible=True).first
         expect(link).to_be_visible()
         with page.expect_download() as info:
             link.click()

