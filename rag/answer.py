@@ -179,7 +179,12 @@ class ChatEngine:
         if any(h.via == "article" for h in hits):
             return hits
         best = max((h.similarity or 0.0) for h in hits)
-        return hits if best >= self.settings.min_similarity else []
+        if best >= self.settings.min_similarity:
+            return hits
+        # cross-language questions score lower in e5: accept them when words also matched (BM25,
+        # through the glossary) and the model is told to say when the sources do not answer
+        lexical = any("lexical" in h.via and "dense" in h.via for h in hits[:3])
+        return hits if lexical and best >= self.settings.min_similarity - self.settings.lexical_similarity_margin else []
 
     def fit_sources(self, hits: list[Hit], question: str) -> tuple[list[tuple[str, Hit, str]], list[str]]:
         """Give each source a key and fit them in the model window by tiktoken counts; say what was cut."""
