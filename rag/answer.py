@@ -172,7 +172,7 @@ class ChatEngine:
             return f"{last_q} {question}"
         return sanitise_model_text(text)
 
-    def relevant(self, hits: list[Hit]) -> list[Hit]:
+    def relevant(self, hits: list[Hit], query: str = "") -> list[Hit]:
         """Drop everything when nothing is close enough: better "not found" than an invented answer."""
         if not hits:
             return []
@@ -181,9 +181,13 @@ class ChatEngine:
         best = max((h.similarity or 0.0) for h in hits)
         if best >= self.settings.min_similarity:
             return hits
-        # cross-language questions score lower in e5: accept them when words also matched (BM25,
-        # through the glossary) and the model is told to say when the sources do not answer
-        lexical = any("lexical" in h.via and "dense" in h.via for h in hits[:3])
+        # cross-language questions score lower in e5: accept them when they use labour-law
+        # vocabulary (the glossary) and words also matched (BM25) and the model is told to say when the sources do not answer
+        from rag.retrieve import parse_scope
+
+        glossary = getattr(self.retriever, "glossary", None)
+        legal = bool(query) and bool((glossary and glossary.matches(query)) or parse_scope(query).kinds)
+        lexical = legal and any("lexical" in h.via and "dense" in h.via for h in hits[:3])
         return hits if lexical and best >= self.settings.min_similarity - self.settings.lexical_similarity_margin else []
 
     def fit_sources(self, hits: list[Hit], question: str) -> tuple[list[tuple[str, Hit, str]], list[str]]:
@@ -321,7 +325,7 @@ class ChatEngine:
         question = question.strip()
         lang = detect_lang(question)
         standalone = self.standalone_question(question, history or [])
-        hits = self.relevant(self.retriever.search(standalone, k=self.settings.answer_sources, filters=filters))
+        hits = self.relevant(self.retriever.search(standalone, k=self.settings.answer_sources, filters=filters), standalone)
         if not hits:
             yield Answer(question, prompts.NOT_FOUND.get(lang, prompts.NOT_FOUND["fr"]), lang, standalone_question=standalone, not_found=True)
             return

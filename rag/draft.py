@@ -384,7 +384,7 @@ class Drafter:
         """A topic outside the library: draft only from retrieved law, or refuse."""
         hits = self.retriever.search(topic + " " + " ".join(demands), k=4, filters=Filters(kinds=["law", "decree", "project", "agreement"]))
         if self.chat is not None:
-            hits = self.chat.relevant(hits)
+            hits = self.chat.relevant(hits, topic)
         if not hits or self.chat is None:
             reason = "aucun texte indexé ne traite de ce thème" if not hits else "aucun modèle disponible pour rédiger hors bibliothèque"
             return Clause(title=topic, topic=topic, template_id=None, variant="target", text="",
