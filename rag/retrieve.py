@@ -172,19 +172,19 @@ class Retriever:
             allowed = np.array([filters.allows(m) for m in metas], dtype=bool)
         return [(lexical.ids[row], metas[row], texts[row]) for row, _ in lexical.search(query, n, allowed)]
 
-    def _dense(self, query: str, filters: Filters, n: int) -> list[tuple[str, dict, str]]:
-        self._last_similarity = {}
+    def _dense(self, query: str, filters: Filters, n: int) -> tuple[list[tuple[str, dict, str]], dict[str, float]]:
+        """Live dense candidates and their cosine similarity to the query (per call: searches run concurrently)."""
         total = self.index.count()
         if total == 0:
-            return []
+            return [], {}
         vector = self.embedder.embed_query(query)
         result = self.index.collection.query(
             query_embeddings=[vector], n_results=min(n, total), where=filters.where(),
             include=["documents", "metadatas", "distances"],
         )
-        self._last_similarity = {cid: 1.0 - float(d) for cid, d in zip(result["ids"][0], result["distances"][0])}
+        similarity = {cid: 1.0 - float(d) for cid, d in zip(result["ids"][0], result["distances"][0])}
         rows = zip(result["ids"][0], result["metadatas"][0], result["documents"][0])
-        return [(cid, meta, doc) for cid, meta, doc in rows if self.index.is_live(meta)]
+        return [(cid, meta, doc) for cid, meta, doc in rows if self.index.is_live(meta)], similarity
 
     # ---- public ----------------------------------------------------------------------------
     def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
@@ -199,7 +199,7 @@ class Retriever:
         refs = parse_article_refs(query)
         exact = self._article_hits(refs, filters, lang) if refs else []
         lexical = self._lexical(self.glossary.expand(query), filters, n)
-        dense = self._dense(query, filters, n)
+        dense, similarity = self._dense(query, filters, n)
         rrf_k = self.settings.rrf_k
         scores: dict[str, float] = {}
         rows: dict[str, tuple[dict, str]] = {}
@@ -214,13 +214,13 @@ class Retriever:
             for cid, (meta, _) in rows.items():
                 if scope.matches(meta):
                     scores[cid] *= self.settings.scope_boost
-        return self._assemble(exact, self._group(scores, rows, via, lang), k)
+        return self._assemble(exact, self._group(scores, rows, via, lang, similarity), k)
 
     def _work(self, source: str) -> str:
         """Parallel versions of one text (the French and Arabic code) share a 'work' key in the catalog."""
         return self.index.catalog.entries.get(source, {}).get("work", source)
 
-    def _group(self, scores: dict[str, float], rows: dict, via: dict, lang: str) -> list[Hit]:
+    def _group(self, scores: dict[str, float], rows: dict, via: dict, lang: str, similarity: dict[str, float]) -> list[Hit]:
         """One hit per article of a work: the evidence of its pieces and of its parallel versions adds up.
 
         Within one source only the best piece counts (a long article must not win by its length);
@@ -244,7 +244,7 @@ class Retriever:
             meta, doc = rows[shown]
             ways = "+".join(sorted(set().union(*(via[c] for c in members))))
             hit = Hit.from_store(shown, meta, doc, total, ways)
-            sims = [self._last_similarity[c] for c in members if c in self._last_similarity]
+            sims = [similarity[c] for c in members if c in similarity]
             hit.similarity = round(max(sims), 4) if sims else None
             hits.append(hit)
         hits.sort(key=lambda h: h.score, reverse=True)

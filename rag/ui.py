@@ -370,7 +370,7 @@ class Handlers:
     # ---- status ----------------------------------------------------------------------------
     def status_line(self) -> str:
         s = self.settings
-        chat = getattr(self.engine, "_chat", None)
+        chat = self.engine._chat if getattr(self.engine, "chat_loaded", False) else None
         if s.llm_backend == "openai":
             model = f"serveur compatible OpenAI, modèle {s.openai_model} ({s.openai_base_url or 'adresse non définie'})"
         else:

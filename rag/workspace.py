@@ -28,6 +28,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.atomic import write_atomic
 from rag.draft import Clause
 from rag.export import DEFAULT_PREAMBLE, DEFAULT_TITLE, Agreement, agreement_docx, agreement_markdown, atomic_write_bytes, safe_filename
 
@@ -72,18 +73,8 @@ def safe_user_id(user: str | None) -> str:
 
 
 def write_json(path: Path, data: object) -> None:
-    """Atomic JSON write (unique temp file in the same folder, fsync, rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, ensure_ascii=False, indent=1)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Atomic JSON write (see :func:`rag.atomic.write_atomic`)."""
+    write_atomic(path, json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))
 
 
 def read_json(path: Path) -> object | None:
