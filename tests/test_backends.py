@@ -36,6 +36,11 @@ def law_engine(engine, tmp_path):
     return engine
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
 def serve(handler_cls) -> tuple[ThreadingHTTPServer, str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler_cls)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -57,15 +62,12 @@ def test_dead_backend_gives_clear_message_fast(law_engine):
 
 
 def test_backend_error_500(law_engine):
-    class Fail(BaseHTTPRequestHandler):
+    class Fail(QuietHandler):
         def do_POST(self):
             self.send_response(500)
             self.send_header("Content-Type", "application/json")
             self.end_headers()
             self.wfile.write(b'{"error": {"message": "boom"}}')
-
-        def log_message(self, *a):
-            pass
 
     server, url = serve(Fail)
     try:
@@ -103,7 +105,7 @@ def test_hanging_backend_times_out_within_30s(law_engine):
 
 
 def test_stream_cut_midway_is_labelled_partial(law_engine):
-    class Cut(BaseHTTPRequestHandler):
+    class Cut(QuietHandler):
         def do_POST(self):
             self.rfile.read(int(self.headers.get("Content-Length", 0)))
             self.send_response(200)
@@ -114,9 +116,6 @@ def test_stream_cut_midway_is_labelled_partial(law_engine):
             self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
             self.wfile.flush()
             self.connection.shutdown(socket.SHUT_RDWR)  # cut: no [DONE]
-
-        def log_message(self, *a):
-            pass
 
     server, url = serve(Cut)
     try:
