@@ -1,60 +1,48 @@
 """The store: Chroma (dense vectors + chunk texts), a manifest of committed documents, and the
-lexical index rebuilt from the store.
+lexical index rebuilt from the store. Where they are kept (embedded folder or Chroma server) is
+decided in :mod:`rag.store`.
 
 Write order for one document (crash-safe): embed everything first (the slow part, old chunks stay
 searchable), then mark the manifest entry ``indexing``, delete the old chunks, add the new ones,
 and mark it ``committed``. Search keeps only chunks whose document is committed with the same
 sha256, so a half-written document is never cited; an entry left ``indexing`` by a crash is
 reported as interrupted and is re-indexed on the next run.
+
+With a Chroma server, other processes write too: :meth:`Index.refresh` compares the manifest's
+generation marker (at most every ``chroma_refresh_s``) and reloads the manifest and rebuilds BM25
+when it changed; the same liveness rule keeps their half-written documents out of every search.
 """
 
 from __future__ import annotations
 
-import fcntl
-import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
 
-from rag.atomic import write_atomic
 from rag.ingest import SUPPORTED_SUFFIXES, IngestError, IsolatedParser, LoadedDocument, load_path, sha256_bytes
 from rag.lexical import LexicalIndex
 from rag.settings import Settings
+from rag.store import (  # noqa: F401  (StoreError & co. are part of this module's interface)
+    LOCK_NAME,
+    MANIFEST_NAME,
+    DocumentRecord,
+    ManifestStore,
+    StoreError,
+    StoreLock,
+    StoreLockedError,
+    is_live,
+    make_client,
+    open_collection,
+    open_manifest,
+)
 from rag.structure import chunk_units, parse_units
 
 log = logging.getLogger(__name__)
-
-MANIFEST_NAME = "manifest.json"
-LOCK_NAME = "store.lock"
-
-
-class StoreError(RuntimeError):
-    """The store cannot be used; the message says what to do."""
-
-
-class StoreLockedError(StoreError):
-    pass
-
-
-@dataclass
-class DocumentRecord:
-    source: str
-    sha256: str
-    title: str
-    kind: str
-    lang: str
-    format: str
-    path: str = ""
-    status: str = "committed"  # committed | indexing
-    chunks: int = 0
-    articles: int = 0
-    indexed_at: float = 0.0
 
 
 @dataclass
@@ -94,28 +82,6 @@ class Catalog:
         return (entry or {}).get("short") or title
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    write_atomic(path, text.encode("utf-8"))
-
-
-class Manifest:
-    """What is committed in the store, one record per document, persisted as JSON."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.records: dict[str, DocumentRecord] = {}
-        if path.exists():
-            try:
-                raw = json.loads(path.read_text(encoding="utf-8"))
-                self.records = {k: DocumentRecord(**v) for k, v in raw.get("documents", {}).items()}
-            except (ValueError, TypeError) as exc:
-                raise StoreError(f"Manifeste du corpus illisible ({path}) : reconstruction nécessaire (`rag rebuild`).") from exc
-
-    def save(self) -> None:
-        data = {"version": 1, "documents": {k: asdict(v) for k, v in sorted(self.records.items())}}
-        atomic_write_text(self.path, json.dumps(data, ensure_ascii=False, indent=1))
-
-
 def chunk_metadata(chunk) -> dict:
     return {
         "source": chunk.source,
@@ -133,40 +99,27 @@ def chunk_metadata(chunk) -> dict:
     }
 
 
-def make_client(settings: Settings):
-    """Chroma client from settings: embedded PersistentClient, or HttpClient when RAG_CHROMA_URL is set."""
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    if settings.chroma_url:
-        from urllib.parse import urlparse
-
-        url = urlparse(settings.chroma_url)
-        return chromadb.HttpClient(
-            host=url.hostname or "127.0.0.1", port=url.port or 8000, ssl=url.scheme == "https", settings=chroma_settings
-        )
-    settings.store_dir.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.store_dir / "chroma"), settings=chroma_settings)
-
-
 class Index:
-    """The indexed corpus. Thread-safe inside one process; one process per embedded store (lock file)."""
+    """The indexed corpus. Thread-safe inside one process; one process per embedded store (lock
+    file); any number of processes on a Chroma server (generation marker, see :meth:`refresh`)."""
 
     def __init__(self, settings: Settings, embedder, client=None, catalog: Catalog | None = None):
         self.settings = settings
         self.embedder = embedder
         self.catalog = catalog or Catalog.load(settings_catalog_path(settings))
-        self._lock = threading.RLock()
-        self._lock_handle = None
+        self._lock = threading.RLock()  # writes, and the BM25 build
+        self._view_lock = threading.Lock()  # the generation check (server mode)
+        self._store_lock: StoreLock | None = None
+        self._owns_client = client is None
+        self.client = client
         if client is None and not settings.chroma_url:
-            self._acquire_store_lock()
+            self._store_lock = StoreLock(settings.store_dir).acquire()
         try:
             self.client = client or make_client(settings)
-            self.collection = self.client.get_or_create_collection(
-                name=settings.collection, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
-            )
+            self.collection = open_collection(self.client, settings)
+            self.manifest: ManifestStore = open_manifest(self.client, settings)
         except StoreError:
+            self.close()
             raise
         except PermissionError as exc:
             self.close()
@@ -174,10 +127,15 @@ class Index:
         except Exception as exc:
             self.close()
             raise StoreError(f"Le corpus indexé ne peut pas être ouvert ({type(exc).__name__}: {exc}). Reconstruction : `rag rebuild`.") from exc
-        self.manifest = Manifest(settings.store_dir / MANIFEST_NAME)
-        self._lexical: tuple[LexicalIndex, list[dict], list[str]] | None = None
-        self._version = 0
-        if not settings.chroma_url:
+        # (generation it was built from, BM25, metadatas, texts)
+        self._lexical: tuple[int, LexicalIndex, list[dict], list[str]] | None = None
+        self._generation = 0  # this process's count of changes it knows about
+        # server mode: the first read checks the marker and reloads (the marker must be read before
+        # the manifest, and open_manifest has just read the manifest)
+        self._seen_marker: str | None = None
+        self._next_check = 0.0
+        if not self.manifest.shared:
+            # on a server, rows no committed document owns may be another process's write in progress
             self.repair()
 
     def repair(self) -> int:
@@ -193,40 +151,44 @@ class Index:
             log.warning("removed %d orphan passages left by an interrupted write", len(orphans))
         return len(orphans)
 
-    # ---- locking --------------------------------------------------------------------------
-    def _acquire_store_lock(self) -> None:
-        store = self.settings.store_dir
-        try:
-            store.mkdir(parents=True, exist_ok=True)
-            handle = open(store / LOCK_NAME, "a+")
-        except PermissionError as exc:
-            raise StoreError(f"Dossier du corpus en lecture seule ({store}) : l'index ne peut pas y être ouvert.") from exc
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            handle.close()
-            raise StoreLockedError(
-                f"Le corpus {store} est déjà ouvert par un autre processus (l'application ou une commande `rag`). "
-                "Fermez-le ou utilisez un autre --store."
-            ) from exc
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        self._lock_handle = handle
-
     def close(self) -> None:
-        if self._lock_handle is not None:
+        """Release the client (when this index opened it) and the store lock."""
+        client, self.client = self.client, None
+        if self._owns_client and client is not None and hasattr(client, "close"):
             try:
-                fcntl.flock(self._lock_handle.fileno(), fcntl.LOCK_UN)
-            finally:
-                self._lock_handle.close()
-                self._lock_handle = None
+                client.close()  # lets the same process open this folder again, e.g. after a restore
+            except Exception as exc:  # closing must not hide the reason the caller is closing
+                log.debug("closing the Chroma client: %s", exc)
+        if self._store_lock is not None:
+            self._store_lock.release()
+            self._store_lock = None
+
+    # ---- other processes' writes (server mode) ---------------------------------------------
+    def refresh(self, force: bool = False) -> bool:
+        """Pick up other processes' writes: compare the server's generation marker (at most every
+        ``chroma_refresh_s`` unless ``force``) and reload the manifest when it changed. The marker is
+        read *before* the manifest, so a change made in between is seen at the next check.
+        Returns True when the view changed. Embedded mode: this process is the only writer."""
+        if not self.manifest.shared:
+            return False
+        if not force and time.monotonic() < self._next_check:
+            return False
+        with self._view_lock:
+            if not force and time.monotonic() < self._next_check:
+                return False
+            marker = self.manifest.generation()
+            self._next_check = time.monotonic() + self.settings.chroma_refresh_s
+            if marker == self._seen_marker:
+                return False
+            self.manifest.reload()
+            self._seen_marker = marker
+            self._changed()
+            return True
 
     # ---- reading --------------------------------------------------------------------------
     def documents(self) -> list[DocumentRecord]:
-        with self._lock:
-            return sorted(self.manifest.records.values(), key=lambda r: (r.kind, r.source))
+        self.refresh()
+        return sorted(self.manifest.records.values(), key=lambda r: (r.kind, r.source))
 
     def interrupted(self) -> list[DocumentRecord]:
         return [r for r in self.documents() if r.status != "committed"]
@@ -235,31 +197,34 @@ class Index:
         return self.collection.count()
 
     def is_live(self, meta: dict | None) -> bool:
-        if not meta:
-            return False  # a row left without metadata by a killed write
-        record = self.manifest.records.get(meta.get("source", ""))
-        return bool(record and record.status == "committed" and record.sha256 == meta.get("sha256"))
+        """Whether a chunk may be searched: its document is committed with the chunk's sha256."""
+        self.refresh()
+        return is_live(self.manifest.records, meta)
 
     def lexical(self) -> tuple[LexicalIndex, list[dict], list[str]]:
-        """BM25 over every live chunk, rebuilt after each change."""
+        """BM25 over every live chunk, rebuilt after each change (here or, on a server, elsewhere)."""
+        self.refresh()
         with self._lock:
-            if self._lexical is None:
+            if self._lexical is None or self._lexical[0] != self._generation:
+                generation = self._generation
+                records = self.manifest.records  # replaced, never mutated, by writers: a snapshot
                 data = self.collection.get(include=["documents", "metadatas"])
                 rows = [
                     (cid, meta, doc)
                     for cid, meta, doc in zip(data["ids"], data["metadatas"], data["documents"])
-                    if self.is_live(meta)
+                    if is_live(records, meta)
                 ]
                 ids = [r[0] for r in rows]
                 metas = [r[1] for r in rows]
                 texts = [r[2] for r in rows]
-                self._lexical = (LexicalIndex(ids, texts), metas, texts)
-            return self._lexical
+                # tagged with the generation it started from: a change during the build forces another
+                self._lexical = (generation, LexicalIndex(ids, texts), metas, texts)
+            return self._lexical[1:]
 
     # ---- writing --------------------------------------------------------------------------
     def _changed(self) -> None:
-        self._lexical = None
-        self._version += 1
+        self._generation += 1
+        self._next_check = 0.0  # server mode: look at the marker again before the next read
 
     def needs_indexing(self, source: str, sha256: str) -> bool:
         record = self.manifest.records.get(source)
@@ -290,8 +255,7 @@ class Index:
                 format=doc.format, path=doc.path, status="indexing", chunks=len(chunks), articles=articles,
                 indexed_at=time.time(),
             )
-            self.manifest.records[doc.source] = record
-            self.manifest.save()
+            self.manifest.put(record)
             self._changed()
             self.collection.delete(where={"source": doc.source})
             for start in range(0, len(chunks), 256):
@@ -302,23 +266,23 @@ class Index:
                     documents=[c.text for c in part],
                     metadatas=[chunk_metadata(c) for c in part],
                 )
-            record.status = "committed"
-            self.manifest.save()
+            self.manifest.put(replace(record, status="committed"))
             self._changed()
         return FileResult(doc.path, doc.source, "indexed", f"{len(chunks)} passages, {articles} articles", len(chunks), articles)
 
     def remove(self, source: str) -> bool:
+        """Remove a document: mark it, delete its chunks, forget it (same crash-safe order)."""
+        self.refresh(force=True)
         with self._lock:
             record = self.manifest.records.get(source)
             existing = self.collection.get(where={"source": source}, include=[])["ids"]
             if record is None and not existing:
                 return False
             if record is not None:
-                record.status = "indexing"
-                self.manifest.save()
+                self.manifest.put(replace(record, status="indexing"))
+                self._changed()
             self.collection.delete(where={"source": source})
-            self.manifest.records.pop(source, None)
-            self.manifest.save()
+            self.manifest.drop(source)
             self._changed()
             return True
 
@@ -331,6 +295,7 @@ class Index:
     ) -> list[FileResult]:
         """Index files and folders (recursively). A failing file is reported and the others go on."""
         files = list(expand_paths(paths))
+        self.refresh(force=True)  # decide "unchanged" on what the server holds now
         results: list[FileResult] = []
         max_bytes = self.settings.max_upload_mb * 1024 * 1024
         parser = IsolatedParser(self.settings.parse_timeout_s, max_bytes, self.settings.max_pdf_pages) if isolated else None

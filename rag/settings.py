@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(PROJECT_ROOT / ".cache", description="Joined model files and offline tiktoken encodings.")
     collection: str = Field("ittifaq", description="Chroma collection name.")
     chroma_url: str | None = Field(None, description="URL of a Chroma server (http://host:port); unset = embedded store.")
+    chroma_token: SecretStr | None = Field(None, description="Token sent to the Chroma server (or the reverse proxy in front of it) with every request.")
+    chroma_token_header: str = Field("Authorization", description="Header carrying the token: 'Authorization' (sent as 'Bearer <token>') or e.g. 'X-Chroma-Token' (sent as is).")
+    chroma_connect_timeout_s: float = Field(3.0, gt=0, description="Time allowed to reach the Chroma server; a dead server is reported after this.")
+    chroma_timeout_s: float = Field(30.0, gt=0, description="Time allowed for one answer of the Chroma server.")
+    chroma_refresh_s: float = Field(1.0, ge=0, description="Server mode: how often (at most) a process checks whether another one changed the corpus.")
 
     # --- ingestion -----------------------------------------------------------------------------
     chunk_tokens: int = Field(256, ge=64, le=2000, description="Maximum tokens (tiktoken cl100k) of a chunk body.")
