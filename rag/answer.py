@@ -160,8 +160,8 @@ class ChatEngine:
             return question
         last_q, last_a = history[-1]
         messages = [
-            {"role": "system", "content": prompts.REWRITE_SYSTEM},
-            {"role": "user", "content": f"Question précédente : {last_q}\nDernière question : {question}"},
+            {"role": "system", "content": prompts.SYSTEM_PROMPT},
+            {"role": "user", "content": f"{prompts.REWRITE_INSTRUCTION}\nQuestion précédente : {last_q}\nDernière question : {question}"},
         ]
         try:
             text = "".join(self.chat.stream(messages, max_tokens=80)).strip().split("\n")[0].strip()
@@ -201,8 +201,9 @@ class ChatEngine:
             key = f"S{n}"
             # the label already says where the text is: give the model the body only (prompt speed)
             text = hit.text.split("\n", 1)[1] if "\n" in hit.text else hit.text
-            if self.settings.source_tokens:
-                text = self.focus(text, question, self.settings.source_tokens)
+            limit = self.settings.source_tokens if n == 1 else (self.settings.secondary_source_tokens or self.settings.source_tokens)
+            if limit:
+                text = self.focus(text, question, limit)
             cost = self._tokens(text) + 30
             if cost > budget:
                 if budget < 120:

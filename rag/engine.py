@@ -35,7 +35,12 @@ class Engine:
             if self._chat is None:
                 from rag.models import build_chat_model
 
-                self._chat = build_chat_model(self.settings)
+                from rag.prompts import SYSTEM_PROMPT
+
+                chat = build_chat_model(self.settings)
+                if hasattr(chat, "warm"):
+                    chat.warm(SYSTEM_PROMPT)
+                self._chat = chat
             return self._chat
 
     def chat_engine(self):

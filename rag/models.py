@@ -76,6 +76,14 @@ class LocalChatModel:
                 if delta:
                     yield delta
 
+    def warm(self, system_prompt: str) -> None:
+        """Read the constant system prompt once at load: llama.cpp reuses the longest common prefix
+        of consecutive prompts, so later questions only pay for their sources and question."""
+        with self._lock:
+            self._llm.create_chat_completion(
+                messages=[{"role": "system", "content": system_prompt}, {"role": "user", "content": ""}], max_tokens=1,
+            )
+
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 

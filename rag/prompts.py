@@ -29,8 +29,9 @@ QUESTION_TEMPLATE = (
 
 SOURCE_TEMPLATE = "[{key}] {label}\n<<<\n{text}\n>>>"
 
-REWRITE_SYSTEM = (
-    "Réécris la dernière question de l'utilisateur en une question complète et autonome, "
+# sent under the same system prompt as answers, so the local model keeps that prefix cached
+REWRITE_INSTRUCTION = (
+    "TÂCHE : réécris la dernière question de l'utilisateur en une question complète et autonome, "
     "dans sa langue, en reprenant le sujet de la conversation. Réponds par la seule question."
 )
 

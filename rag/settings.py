@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense list in the fusion (lexical = 1).")
     min_similarity: float = Field(0.835, ge=-1, le=1, description="Below this best dense similarity (and with no named article) the chat answers 'not found'. Tuned for multilingual-e5-small.")
     source_tokens: int = Field(150, ge=0, description="Tokens of each source the chat model reads (its most relevant sentences); 0 = whole passage. Prompt reading dominates latency on 2 cores.")
+    secondary_source_tokens: int = Field(90, ge=0, description="Same budget for the sources after the best one (they rarely carry the answer); 0 = same as source_tokens.")
     lexical_similarity_margin: float = Field(0.05, ge=0, le=1, description="Lower similarity accepted when words of the question also matched.")
     answer_sources: int = Field(4, ge=1, le=12, description="Sources given to the chat model per question.")
     scope_boost: float = Field(1.5, ge=1, description="Score factor for hits from the kind of text a question names (OIT, Maroc, IDCC…).")

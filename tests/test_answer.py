@@ -132,6 +132,8 @@ def test_follow_up_is_rewritten_before_retrieval(indexed):
     answer = chat.ask("et pour la nuit ?", history=history)
     assert answer.standalone_question == "Quelle est la majoration des heures supplémentaires la nuit ?"
     assert "Question précédente" in model.prompts[0][1]["content"]
+    # the rewrite shares the answer's system prompt: the local model's cached prefix survives it
+    assert model.prompts[0][0] == model.prompts[1][0]
     assert answer.citations and answer.citations[0].article == "201"
 
 
@@ -193,3 +195,28 @@ def test_uncited_figure_gets_the_citation_of_the_source_stating_it(indexed):
     answer = chat.ask("article 201 majoration")
     assert [c.article for c in answer.citations] == ["201"]
     assert "art. 201" in answer.text and any("Citation ajoutée" in w for w in answer.warnings)
+
+
+def test_engine_warms_the_system_prompt_once_when_it_loads_the_model(settings, monkeypatch):
+    from tests.conftest import HashEmbeddings
+
+    from rag import models, prompts
+    from rag.engine import build_engine
+
+    class Warmable:
+        n_ctx = 4096
+
+        def __init__(self):
+            self.warmed: list[str] = []
+
+        def warm(self, system_prompt: str) -> None:
+            self.warmed.append(system_prompt)
+
+    built: list[Warmable] = []
+    monkeypatch.setattr(models, "build_chat_model", lambda s: built.append(Warmable()) or built[-1])
+    engine = build_engine(settings, embedder=HashEmbeddings())
+    try:
+        assert engine.chat is engine.chat
+        assert len(built) == 1 and built[0].warmed == [prompts.SYSTEM_PROMPT]
+    finally:
+        engine.close()
