@@ -1,4 +1,5 @@
-"""Command line: ``rag setup | index | remove | list | search | eval | ask | draft | export | serve``.
+"""Command line: ``rag setup | index | remove | list | search | eval | ask | draft | export | serve |
+backup | restore | rebuild``.
 
 The JSON outputs are a contract other tools rely on (see README); human output goes to stderr
 where it could mix with JSON.
@@ -292,6 +293,68 @@ def export(
 
 
 @app.command()
+def backup(
+    dest: Path = typer.Argument(..., help="Fichier .tar.gz à écrire, ou dossier où en créer un daté."),
+    store: Optional[Path] = StoreOpt,
+) -> None:
+    """Back up the indexed corpus (embedded folder or Chroma server) into one checked .tar.gz."""
+    from rag.backup import BackupError, create_backup
+    from rag.index import StoreError
+
+    try:
+        path, info = create_backup(load_settings(store_dir=store), dest)
+    except (BackupError, StoreError) as exc:
+        _fail(str(exc), 3)
+    typer.echo(f"sauvegarde écrite : {path} ({info.documents} textes, {info.chunks} passages)")
+
+
+@app.command()
+def restore(
+    archive: Path = typer.Argument(..., help="Archive écrite par `rag backup`."),
+    store: Optional[Path] = StoreOpt,
+    force: bool = typer.Option(False, "--force", help="Remplacer un corpus existant (il est mis de côté, pas supprimé)."),
+) -> None:
+    """Restore a backup into an empty store (or, with --force, replace the current one)."""
+    from rag.backup import BackupError, restore_backup
+    from rag.index import StoreError
+
+    try:
+        report = restore_backup(load_settings(store_dir=store), archive, force=force)
+    except (BackupError, StoreError) as exc:
+        _fail(str(exc), 3)
+    for aside in report.set_aside:
+        typer.echo(f"ancien corpus mis de côté : {aside}", err=True)
+    typer.echo(f"restauré dans {report.target} : {report.info.documents} textes, {report.info.chunks} passages")
+
+
+@app.command()
+def rebuild(store: Optional[Path] = StoreOpt, verbose: bool = typer.Option(False, "-v")) -> None:
+    """Set a damaged store aside and re-index every recorded file and the corpus folders. Exit 1 if
+    anything could not be re-indexed."""
+    from rag.index import StoreError
+    from rag.rebuild import rebuild_store
+
+    _setup_logging(verbose)
+    settings = load_settings(store_dir=store)
+    try:
+        report = rebuild_store(settings, lambda: _engine(store).index)
+    except StoreError as exc:
+        _fail(str(exc), 3)
+    for aside in report.set_aside:
+        typer.echo(f"corpus endommagé mis de côté : {aside}", err=True)
+    for note in report.notes:
+        typer.echo(f"⚠ {note}", err=True)
+    for r in report.failed:
+        typer.echo(f"ÉCHEC     {r.source}  {r.message}", err=True)
+    for record in report.missing:
+        typer.echo(f"MANQUANT  {record.source}  fichier introuvable : {record.path or '(chemin non enregistré)'}", err=True)
+    indexed = sum(1 for r in report.results if r.status in ("indexed", "skipped"))
+    typer.echo(f"{indexed} texte(s) ré-indexé(s), {len(report.failed)} en échec, {len(report.missing)} introuvable(s).")
+    if report.failed or report.missing:
+        raise typer.Exit(1)
+
+
+@app.command()
 def serve() -> None:
     """Start the web app (same as `python app.py`)."""
     import runpy
@@ -302,7 +365,13 @@ def serve() -> None:
 
 
 def main() -> None:
-    app()
+    from rag.index import StoreError
+
+    try:
+        app()
+    except StoreError as exc:  # e.g. the Chroma server went away during a command: a sentence, not a traceback
+        typer.echo(f"Erreur : {exc}", err=True)
+        sys.exit(3)
 
 
 if __name__ == "__main__":

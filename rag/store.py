@@ -191,7 +191,18 @@ def make_client(settings: Settings):
         _bound_requests(client, settings)
         return client
     settings.store_dir.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.store_dir / "chroma"), settings=chroma_settings)
+    path = str(settings.store_dir / "chroma")
+    try:
+        return chromadb.PersistentClient(path=path, settings=chroma_settings)
+    except Exception:
+        # chromadb caches a system per path *before* starting it; one that failed to start (a
+        # damaged database) would be handed out again, broken, to the next client in this process
+        # (e.g. after `rag rebuild` replaced the folder)
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        SharedSystemClient._identifier_to_system.pop(path, None)
+        SharedSystemClient._identifier_to_refcount.pop(path, None)
+        raise
 
 
 def _bound_requests(client, settings: Settings) -> None:
