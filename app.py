@@ -78,22 +78,14 @@ def main() -> int:
             log.warning("interrupted indexing of %s: it will be re-indexed", record.source)
         index_corpus(engine, settings)
 
-        from rag.ui import DownloadGuard, build_ui, launch_options
+        from rag.ui import DownloadGuard, build_ui, launch
 
         guard = DownloadGuard()
         guard.scan(settings.data_dir)
         demo = build_ui(engine, settings, users=users, guard=guard)
         log.info("Ittifaq on http://%s:%d", settings.host, settings.port)
-        demo.launch(
-            server_name=settings.host,
-            server_port=settings.port,
-            share=False,
-            show_error=False,
-            inbrowser=False,
-            max_file_size=f"{settings.max_upload_mb}mb",
-            # login, served paths (none of the user data folder), CSP middleware, css/theme
-            **launch_options(settings, users=users, guard=guard),
-        )
+        # never a share link; login, served paths, security middleware, upload cap: see rag.ui.launch
+        launch(demo, settings, users=users, guard=guard)
     finally:
         engine.close()
     return 0

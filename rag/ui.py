@@ -244,6 +244,36 @@ def _file_path(item: Any) -> Path | None:
     return None
 
 
+def _hostname(host_header: str) -> str:
+    """'127.0.0.1:7860' → '127.0.0.1', '[::1]:7860' → '::1', 'Example.LAN' → 'example.lan'."""
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        return host[1:host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _same_origin(origin: str, hosts: list[str]) -> bool:
+    """Whether a browser's ``Origin`` names the host:port the request was sent to (the scheme is
+    not compared: behind a TLS proxy the page is https and the app sees http)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(origin.strip())
+        port = parts.port
+    except ValueError:
+        return False
+    if not parts.hostname or parts.scheme not in ("http", "https"):
+        return False  # "null" (sandboxed frame, file:// page) and anything odd
+    default = {"http": 80, "https": 443}[parts.scheme]
+    name = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    wanted = name if port in (None, default) else f"{name}:{port}"
+    for host in hosts:
+        host = host.strip().lower()
+        if host and (host == wanted or host in (f"{wanted}:80", f"{wanted}:443")):
+            return True
+    return False
+
+
 class DownloadGuard:
     """Who may fetch which export from Gradio's file cache.
 
@@ -278,9 +308,21 @@ class DownloadGuard:
         return owners is None or safe_user_id(user) in owners
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
 class SecurityHeaders:
     """ASGI middleware: a Content-Security-Policy (no remote images, scripts or connections) and the
-    per-user check of cached exports. Passed to ``launch(app_kwargs={"middleware": [...]})``."""
+    per-user check of cached exports. Passed to ``launch(app_kwargs={"middleware": [...]})``.
+
+    It also closes three doors Gradio leaves open: ``/file=http://…`` makes the server fetch a
+    public URL itself (an offline app must never go out); when the app is reached under any name
+    other than a loopback one, Gradio's CORS layer (outside this one) echoes every foreign
+    ``Origin`` with credentials, so any site could read a logged-in negotiator's data or run a
+    handler: every request sent by a page of another origin (``null`` included) is refused here;
+    and a server listening on 127.0.0.1 answers any ``Host``, which lets a web page re-point its
+    own domain at 127.0.0.1 (DNS rebinding): only loopback names are then accepted.
+    """
 
     CSP = (
         "default-src 'self'; img-src 'self' data: blob:; media-src 'self' data: blob:; "
@@ -289,14 +331,40 @@ class SecurityHeaders:
         "frame-ancestors 'self'; object-src 'none'; base-uri 'self'; form-action 'self'"
     )
 
-    def __init__(self, app, guard: DownloadGuard | None = None):
+    FILE_ROUTE = re.compile(r"^.*?/(?:file=|file/|proxy=)(.*)$", re.S)
+    REMOTE = re.compile(r"\s*(?:[a-z][a-z0-9+.-]*:|//|\\\\)", re.I)  # a scheme, //host or \\host
+
+    def __init__(self, app, guard: DownloadGuard | None = None, allowed_hosts: frozenset[str] | None = None):
         self.app = app
         self.guard = guard
+        self.allowed_hosts = allowed_hosts  # None: any Host (the app listens on a LAN name)
+
+    @staticmethod
+    async def _refuse(scope, receive, send, status: int, text: str):
+        from starlette.responses import PlainTextResponse
+
+        return await PlainTextResponse(text, status_code=status)(scope, receive, send)
 
     async def __call__(self, scope, receive, send):
-        if scope.get("type") != "http":
+        if scope.get("type") not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        host = headers.get("host", "")
+        if self.allowed_hosts is not None and _hostname(host) not in self.allowed_hosts:
+            if scope["type"] == "websocket":
+                return await send({"type": "websocket.close", "code": 1008})
+            return await self._refuse(scope, receive, send, 421, "Adresse refusée : Ittifaq n'accepte que les connexions adressées à 127.0.0.1 ou localhost.")
+        if scope["type"] == "websocket":
             return await self.app(scope, receive, send)
         path = scope.get("path", "")
+        route = self.FILE_ROUTE.match(path)
+        if route and self.REMOTE.match(route.group(1)):
+            return await self._refuse(scope, receive, send, 403, "Accès refusé : Ittifaq ne télécharge aucun fichier depuis le réseau.")
+        origin = headers.get("origin")
+        # X-Forwarded-Host is not trusted: a page can set it (Gradio grants any preflight on a LAN
+        # name); a reverse proxy must pass the Host header through (nginx: proxy_set_header Host $host)
+        if origin is not None and not _same_origin(origin, [host]):
+            return await self._refuse(scope, receive, send, 403, "Requête refusée : elle vient d'une page d'un autre site.")
         if self.guard is not None:
             match = re.search(r"/file[=/](.+)$", path)
             if match and not self.guard.allowed(match.group(1), self._user(scope)):
@@ -746,6 +814,12 @@ class Handlers:
         data_dir = self.settings.data_dir
         staged, rows = [], []
         for item in items:
+            if not self.guard.allowed(str(item), self.user_of(request)):
+                # an API client can name any file of Gradio's cache, including another user's export
+                from rag.ingest import clean_filename
+
+                rows.append([clean_filename(item.name), RESULT_LABELS["failed"], "Fichier refusé : il appartient à un autre utilisateur."])
+                continue
             try:
                 staged.append(stage_upload(data_dir, item))
             except OSError as exc:
@@ -828,6 +902,8 @@ def launch_options(settings, users: dict | None = None, guard: DownloadGuard | N
     - files: nothing of the user data folder or of the store is served (both blocked); exports reach
       the browser as private copies checked by :class:`DownloadGuard`;
     - headers: Content-Security-Policy (no remote image can leak a draft), nosniff, no referrer;
+      requests from pages of other origins refused, no ``/file=<url>`` fetches, loopback Host only
+      when listening on loopback (see :class:`SecurityHeaders`);
     - no run history kept in the browser, no MCP endpoint, no PWA, no footer links;
     - css and theme (Gradio 6 takes them here, not in Blocks).
     """
@@ -838,12 +914,14 @@ def launch_options(settings, users: dict | None = None, guard: DownloadGuard | N
     blocked = [str(Path(settings.data_dir).resolve())]
     if not settings.chroma_url:
         blocked.append(str(Path(settings.store_dir).resolve()))
+    # listening on loopback: only loopback names are answered (DNS rebinding); on a LAN name, any
+    allowed_hosts = LOOPBACK_HOSTS if settings.host in LOOPBACK_HOSTS else None
     return {
         "auth": Authenticator(users) if users else None,
         "auth_message": "Ittifaq — connectez-vous avec votre identifiant." if users else None,
         "allowed_paths": [],
         "blocked_paths": blocked,
-        "app_kwargs": {"middleware": [Middleware(SecurityHeaders, guard=guard)]},
+        "app_kwargs": {"middleware": [Middleware(SecurityHeaders, guard=guard, allowed_hosts=allowed_hosts)]},
         "footer_links": [],
         "run_history": False,
         "mcp_server": False,
@@ -852,6 +930,25 @@ def launch_options(settings, users: dict | None = None, guard: DownloadGuard | N
         "css": CSS,
         "theme": build_theme(),
     }
+
+
+def launch(demo: gr.Blocks, settings, users: dict | None = None, guard: DownloadGuard | None = None, **extra):
+    """Start the server the only way Ittifaq allows: on ``settings.host:settings.port``, never with a
+    public share link (``GRADIO_SHARE`` is overridden), errors not shown to browsers, uploads capped.
+
+    ``extra`` is for tests and benchmarks (``prevent_thread_lock``, ``quiet``, another port)."""
+    if extra.pop("share", False):
+        raise ValueError("Les liens de partage publics (share=True) sont interdits : les projets de convention sont confidentiels.")
+    options = {
+        "server_name": settings.host,
+        "server_port": settings.port,
+        "show_error": False,
+        "inbrowser": False,
+        "max_file_size": f"{settings.max_upload_mb}mb",
+        **launch_options(settings, users=users, guard=guard),
+        **extra,
+    }
+    return demo.launch(share=False, **options)
 
 
 def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard | None = None) -> gr.Blocks:
