@@ -260,7 +260,9 @@ class Index:
             self.collection.delete(where={"source": doc.source})
             for start in range(0, len(chunks), 256):
                 part = chunks[start:start + 256]
-                self.collection.add(
+                # upsert, not add: on a shared server another process indexing the same file at the
+                # same moment may have re-added these ids since our delete, and add() keeps theirs
+                self.collection.upsert(
                     ids=[c.chunk_id for c in part],
                     embeddings=vectors[start:start + 256],
                     documents=[c.text for c in part],
