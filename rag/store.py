@@ -145,8 +145,9 @@ def check_server(settings: Settings) -> None:
     """Heartbeat with a short timeout, so that a dead, hung or refusing server is one clear message."""
     base = (settings.chroma_url or "").rstrip("/")
     url = urlparse(base)
-    if url.scheme not in ("http", "https") or not url.hostname:
-        raise StoreError(f"RAG_CHROMA_URL invalide ({base!r}) : attendu http://hôte:port ou https://hôte:port.")
+    if url.scheme not in ("http", "https") or not url.hostname or url.path not in ("", "/") or url.query:
+        # the client only takes a host and a port: a path would be checked here and ignored there
+        raise StoreError(f"RAG_CHROMA_URL invalide ({base!r}) : attendu http://hôte:port ou https://hôte:port, sans chemin.")
     request = urllib.request.Request(base + "/api/v2/heartbeat", headers=server_headers(settings))
     try:
         with urllib.request.urlopen(request, timeout=settings.chroma_connect_timeout_s) as response:

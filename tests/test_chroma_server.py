@@ -491,3 +491,10 @@ def test_nothing_is_written_to_the_store_folder_in_server_mode(server_settings, 
     finally:
         engine.close()
     assert not server_settings.store_dir.exists() or not any(server_settings.store_dir.iterdir())
+
+
+@pytest.mark.parametrize("url", ["127.0.0.1:8000", "http://127.0.0.1:8000/chroma", "ftp://127.0.0.1"])
+def test_malformed_server_url_is_refused_before_any_request(tmp_path, url, no_network):
+    settings = Settings(store_dir=tmp_path / "store", corpus_dirs=[], chroma_url=url, _env_file=None)
+    with pytest.raises(StoreError, match="RAG_CHROMA_URL invalide"):
+        build_engine(settings, embedder=HashEmbeddings())
