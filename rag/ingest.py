@@ -194,7 +194,7 @@ def load_pdf(data: bytes, max_pages: int) -> tuple[list[Page], dict]:
     import io
 
     import pypdf
-    from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError, PyPdfError
+    from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError, PdfReadError, PyPdfError
 
     if not data.lstrip()[:5].startswith(b"%PDF-"):
         raise IngestError("not_pdf", "Ce fichier n'est pas un PDF (signature %PDF absente) : il a peut-être été renommé.")
@@ -225,6 +225,8 @@ def load_pdf(data: bytes, max_pages: int) -> tuple[list[Page], dict]:
         raise IngestError("encrypted", "PDF protégé par un mot de passe : enregistrez-en une copie sans mot de passe.") from exc
     except DependencyError as exc:
         raise IngestError("encrypted", "PDF chiffré (AES) : module de déchiffrement absent ; enregistrez-en une copie non protégée.") from exc
+    except LimitReachedError as exc:  # pypdf's own caps (75 MB per decompressed stream…): a bomb, not a damaged file
+        raise IngestError("pdf_bomb", "PDF anormal : un de ses contenus dépasse les limites de sécurité (bombe de décompression ou fichier piégé) : refusé.") from exc
     except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, AssertionError, RecursionError, OSError) as exc:
         raise IngestError("corrupt_pdf", f"PDF illisible ou tronqué ({type(exc).__name__}) : vérifiez le fichier ou exportez-le de nouveau.") from exc
     if sum(len(p.text.strip()) for p in pages) < 20 * max(1, min(len(pages), 5)) and not any(len(p.text.strip()) > 200 for p in pages):
@@ -255,7 +257,7 @@ def load_docx(data: bytes) -> tuple[list[Page], dict]:
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:  # python-docx raises many types on broken parts
-        raise IngestError("corrupt_docx", f"Document Word illisible ({type(exc).__name__}).") from exc
+        raise IngestError("corrupt_docx", f"Document Word illisible ou piégé ({type(exc).__name__}) : vérifiez le fichier ou enregistrez-le de nouveau depuis Word.") from exc
     lines: list[str] = []
     for para in document.paragraphs:
         text = para.text.strip()
@@ -347,11 +349,11 @@ def load_path(path: Path, max_bytes: int, max_pages: int) -> LoadedDocument:
     return load_bytes(data, path.name, max_pages=max_pages, path=str(path))
 
 
-def _limit_memory() -> None:
+def _limit_memory(cap: int = PARSER_MEMORY_CAP) -> None:
     try:
         import resource
 
-        resource.setrlimit(resource.RLIMIT_AS, (PARSER_MEMORY_CAP, PARSER_MEMORY_CAP))
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     except (ImportError, ValueError, OSError):  # not available on every OS
         pass
 
@@ -359,17 +361,20 @@ def _limit_memory() -> None:
 class IsolatedParser:
     """Parses files in a child process (time limit + memory cap); a runaway parse kills only the child."""
 
-    def __init__(self, timeout_s: float, max_bytes: int, max_pages: int):
+    def __init__(self, timeout_s: float, max_bytes: int, max_pages: int, memory_cap: int = PARSER_MEMORY_CAP):
         self.timeout_s = timeout_s
         self.max_bytes = max_bytes
         self.max_pages = max_pages
+        self.memory_cap = memory_cap  # bytes of address space for the child (RLIMIT_AS)
         self._pool: ProcessPoolExecutor | None = None
 
     def _get_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             import multiprocessing
 
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_limit_memory)
+            self._pool = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_limit_memory, initargs=(self.memory_cap,)
+            )
         return self._pool
 
     def _reset(self) -> None:
