@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import logging
 import os
@@ -160,7 +161,7 @@ def _write_archive(dest: Path, root: Path, prefix: str, info: BackupInfo) -> Bac
             with tarfile.open(fileobj=handle, mode="w:gz") as tar:
                 head = tarfile.TarInfo(INFO_NAME)
                 head.size, head.mtime, head.mode = len(payload), int(time.time()), 0o644
-                tar.addfile(head, _BytesReader(payload))
+                tar.addfile(head, io.BytesIO(payload))
                 for path in files:
                     tar.add(path, arcname=f"{prefix}/{path.relative_to(root).as_posix()}", recursive=False)
             handle.flush()
@@ -170,16 +171,6 @@ def _write_archive(dest: Path, root: Path, prefix: str, info: BackupInfo) -> Bac
         tmp.unlink(missing_ok=True)
         raise
     return info
-
-
-class _BytesReader:
-    def __init__(self, data: bytes):
-        self._data, self._pos = data, 0
-
-    def read(self, n: int = -1) -> bytes:
-        end = len(self._data) if n < 0 else self._pos + n
-        chunk, self._pos = self._data[self._pos:end], min(end, len(self._data))
-        return chunk
 
 
 def _sha256_file(path: Path) -> str:

@@ -28,8 +28,6 @@ from rag.ingest import SUPPORTED_SUFFIXES, IngestError, IsolatedParser, LoadedDo
 from rag.lexical import LexicalIndex
 from rag.settings import Settings
 from rag.store import (  # noqa: F401  (StoreError & co. are part of this module's interface)
-    LOCK_NAME,
-    MANIFEST_NAME,
     DocumentRecord,
     ManifestStore,
     StoreError,
