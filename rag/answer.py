@@ -128,12 +128,16 @@ def split_sentences(text: str) -> list[str]:
 
 
 def sanitise_model_text(text: str) -> str:
-    """Model output is shown as Markdown: no HTML, no images, no links to elsewhere."""
-    text = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", text)  # images, remote or not
-    text = re.sub(r"\[([^\]]+)\]\((?:[a-z]+:|//)[^)]*\)", r"\1", text, flags=re.I)  # links
-    text = re.sub(r"<[^>]{0,500}>", "", text)  # tags
-    text = re.sub(r"(?i)javascript:", "", text)
-    return text
+    """Model output is shown as Markdown: no HTML, no images, no links (an image URL is fetched by
+    the browser and can carry a draft away; a link can hide ``javascript:``). Citation keys stay."""
+    text = re.sub(r"(?is)<(script|style|iframe|object|svg)\b.*?(?:</\1\s*>|$)", "", text)  # with their content
+    text = re.sub(r"<[^>]{0,500}>", "", text)  # other tags, and autolinks <http://…>
+    label, target = r"\[((?:[^\[\]]|\[[^\[\]]*\])*)\]", r"\((?:[^()]|\([^()]*\))*\)"
+    text = re.sub(r"!" + label + target, "", text)  # inline images, nested brackets included
+    text = re.sub(r"(?!\[\s*S\d)" + label + target, r"\1", text)  # inline links → their words
+    text = re.sub(r"(?im)^ {0,3}\[[^\]]+\]:[ \t]*<?(?:[a-z][a-z0-9+.-]*:|//|www\.)\S*", "", text)  # reference definitions
+    text = text.replace("![", "[")  # reference-style images ![a][r], ![r] cannot be images any more
+    return re.sub(r"(?i)(?:java|vb)script:", "", text)
 
 
 class ChatEngine:
