@@ -98,11 +98,14 @@ class Glossary:
 
     def __init__(self, concepts: list[dict]):
         self.concepts = []
+        self.french: dict[str, str] = {}  # concept id -> the term of the official French text
         for concept in concepts:
             terms = [t for lang in ("fr", "ar", "en") for t in concept.get(lang) or []]
             patterns = [tuple(tokenize(t)) for t in terms]
-            legal = [t for lang in ("fr", "ar", "en") for t in (concept.get(lang) or [])[:2]]
+            legal = [] if concept.get("generic") else [t for lang in ("fr", "ar", "en") for t in (concept.get(lang) or [])[:2]]
             self.concepts.append((concept.get("id", ""), [p for p in patterns if p], legal))
+            if legal and concept.get("fr"):
+                self.french[concept.get("id", "")] = concept["fr"][0]
 
     @classmethod
     def load(cls, path) -> "Glossary":
@@ -124,6 +127,10 @@ class Glossary:
                     found.append(concept_id)
                     break
         return found
+
+    def french_terms(self, query: str) -> list[str]:
+        """The official French term of each specific concept a question names (any language)."""
+        return [self.french[c] for c in self.matches(query) if c in self.french]
 
     def expand(self, query: str) -> str:
         ids = set(self.matches(query))

@@ -102,11 +102,13 @@ class Scope:
     kinds: set[str] = field(default_factory=set)
     source_fragments: set[str] = field(default_factory=set)
 
-    def matches(self, meta: dict) -> bool:
+    def names(self, meta: dict) -> bool:
+        """The hit comes from the very text the question names."""
         source = meta.get("source", "").lower()
-        if self.source_fragments and any(f in source for f in self.source_fragments):
-            return True
-        return bool(self.kinds) and meta.get("kind") in self.kinds
+        return bool(self.source_fragments) and any(f in source for f in self.source_fragments)
+
+    def matches(self, meta: dict) -> bool:
+        return self.names(meta) or (bool(self.kinds) and meta.get("kind") in self.kinds)
 
 
 def parse_scope(query: str) -> Scope:
@@ -172,19 +174,31 @@ class Retriever:
             allowed = np.array([filters.allows(m) for m in metas], dtype=bool)
         return [(lexical.ids[row], metas[row], texts[row]) for row, _ in lexical.search(query, n, allowed)]
 
-    def _dense(self, query: str, filters: Filters, n: int) -> tuple[list[tuple[str, dict, str]], dict[str, float]]:
-        """Live dense candidates and their cosine similarity to the query (per call: searches run concurrently)."""
+    def _dense(self, query: str, filters: Filters, n: int, ranking_query: str | None = None) -> tuple[list[tuple[str, dict, str]], dict[str, float]]:
+        """Live dense candidates and their cosine similarity to the query (per call: searches run concurrently).
+
+        With ``ranking_query`` the candidates are ranked for that text, while the similarities
+        (what decides "not found") stay those of the question as asked."""
         total = self.index.count()
         if total == 0:
             return [], {}
-        vector = self.embedder.embed_query(query)
+        texts = [query] if ranking_query is None else [query, ranking_query]
         result = self.index.collection.query(
-            query_embeddings=[vector], n_results=min(n, total), where=filters.where(),
+            query_embeddings=[self.embedder.embed_query(t) for t in texts], n_results=min(n, total), where=filters.where(),
             include=["documents", "metadatas", "distances"],
         )
         similarity = {cid: 1.0 - float(d) for cid, d in zip(result["ids"][0], result["distances"][0])}
-        rows = zip(result["ids"][0], result["metadatas"][0], result["documents"][0])
+        ranked = len(texts) - 1
+        rows = zip(result["ids"][ranked], result["metadatas"][ranked], result["documents"][ranked])
         return [(cid, meta, doc) for cid, meta, doc in rows if self.index.is_live(meta)], similarity
+
+    def _cross_lingual(self, query: str, lang: str) -> str | None:
+        """A question not in French also searches with the official French terms of the legal notions
+        it names (glossary): e5 matches an Arabic or English question to French text only loosely."""
+        if lang == "fr":
+            return None
+        terms = self.glossary.french_terms(query)
+        return f"{query} ({'; '.join(terms)})" if terms else None
 
     # ---- public ----------------------------------------------------------------------------
     def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
@@ -199,7 +213,7 @@ class Retriever:
         refs = parse_article_refs(query)
         exact = self._article_hits(refs, filters, lang) if refs else []
         lexical = self._lexical(self.glossary.expand(query), filters, n)
-        dense, similarity = self._dense(query, filters, n)
+        dense, similarity = self._dense(query, filters, n, self._cross_lingual(query, lang))
         rrf_k = self.settings.rrf_k
         scores: dict[str, float] = {}
         rows: dict[str, tuple[dict, str]] = {}
@@ -212,7 +226,9 @@ class Retriever:
         scope = parse_scope(query)
         if scope.kinds or scope.source_fragments:
             for cid, (meta, _) in rows.items():
-                if scope.matches(meta):
+                if scope.names(meta):
+                    scores[cid] *= self.settings.named_text_boost
+                elif scope.matches(meta):
                     scores[cid] *= self.settings.scope_boost
         return self._assemble(exact, self._group(scores, rows, via, lang, similarity), k)
 

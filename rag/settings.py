@@ -33,9 +33,9 @@ class Settings(BaseSettings):
     chroma_refresh_s: float = Field(1.0, ge=0, description="Server mode: how often (at most) a process checks whether another one changed the corpus.")
 
     # --- ingestion -----------------------------------------------------------------------------
-    chunk_tokens: int = Field(256, ge=64, le=2000, description="Maximum tokens (tiktoken cl100k) of a chunk body.")
+    chunk_tokens: int = Field(256, ge=64, le=2000, description="Maximum tokens (tiktoken, see tiktoken_encoding) of a chunk body.")
     chunk_overlap_tokens: int = Field(32, ge=0, le=500, description="Token overlap between pieces of a long article.")
-    tiktoken_encoding: str = Field("cl100k_base", description="tiktoken encoding used for all token counts.")
+    tiktoken_encoding: str = Field("o200k_base", description="tiktoken encoding used for all token counts. o200k counts Arabic about 2.5 times more compactly than cl100k, so Arabic articles are not over-split.")
     max_upload_mb: int = Field(50, ge=1, description="Largest file accepted for indexing, in MiB.")
     max_pdf_pages: int = Field(2000, ge=1, description="PDFs with more pages are refused before parsing.")
     parse_timeout_s: float = Field(120.0, gt=0, description="Time limit for parsing one file.")
@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     lexical_similarity_margin: float = Field(0.05, ge=0, le=1, description="Lower similarity accepted when words of the question also matched.")
     answer_sources: int = Field(4, ge=1, le=12, description="Sources given to the chat model per question.")
     scope_boost: float = Field(1.5, ge=1, description="Score factor for hits from the kind of text a question names (OIT, Maroc, IDCC…).")
+    named_text_boost: float = Field(3.0, ge=1, description="Score factor for hits from the very text a question names (« convention 135 de l'OIT »).")
 
     # --- chat model ----------------------------------------------------------------------------
     llm_backend: Literal["local", "openai"] = Field("local", description="local = packaged GGUF via llama-cpp; openai = any OpenAI-compatible server.")

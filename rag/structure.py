@@ -243,6 +243,57 @@ class Chunk:
     sha256: str
 
 
+_SENTENCE_END = re.compile(r"(?<=[.;:!?؟؛])\s+|\n(?=\s*(?:\d+[.)°-]|[-–•*]|[a-z][.)])\s)|\n{2,}")
+
+
+def split_body(body: str, encoding, max_tokens: int, overlap: int) -> list[str]:
+    """Pieces of at most ``max_tokens`` tokens that end where a sentence or an item ends.
+
+    Sentences are packed greedily; the last sentence of a piece opens the next one when it is
+    short enough to serve as overlap (a piece read alone keeps its context). A single sentence
+    longer than the limit is cut by tokens with ``overlap`` tokens repeated. Line breaks between
+    items are kept."""
+    if len(encoding.encode(body, disallowed_special=())) <= max_tokens:
+        return [body]
+    units: list[tuple[str, int, str]] = []  # (text, tokens, separator before it)
+    position, separator = 0, ""
+    for match in [*_SENTENCE_END.finditer(body), None]:
+        end = match.start() if match else len(body)
+        sentence = body[position:end].strip()
+        if sentence:
+            tokens = encoding.encode(sentence, disallowed_special=())
+            if len(tokens) <= max_tokens:
+                units.append((sentence, len(tokens), separator))
+            else:
+                step = max(1, max_tokens - overlap)
+                for start in range(0, len(tokens), step):
+                    part = encoding.decode(tokens[start:start + max_tokens]).strip()
+                    units.append((part, len(encoding.encode(part, disallowed_special=())), separator if start == 0 else " "))
+                    if start + max_tokens >= len(tokens):
+                        break
+        if match:
+            position, separator = match.end(), ("\n" if "\n" in match.group(0) else " ")
+    pieces: list[str] = []
+    current: list[tuple[str, int, str]] = []
+    size = 0
+    for unit in units:
+        cost = unit[1]
+        if current and size + cost + 1 > max_tokens:
+            pieces.append(_join(current))
+            last = current[-1]
+            keep = overlap and last[1] <= overlap and last[1] + cost + 1 <= max_tokens
+            current, size = ([last], last[1] + 1) if keep else ([], 0)
+        current.append(unit)
+        size += cost + 1
+    if current:
+        pieces.append(_join(current))
+    return pieces
+
+
+def _join(units: list[tuple[str, int, str]]) -> str:
+    return "".join((sep if i else "") + text for i, (text, _, sep) in enumerate(units))
+
+
 def chunk_units(doc: LoadedDocument, units: list[Unit], encoding, max_tokens: int, overlap: int) -> list[Chunk]:
     """One chunk per unit; long units split by tokens with the heading repeated on every piece."""
     import hashlib
@@ -251,17 +302,7 @@ def chunk_units(doc: LoadedDocument, units: list[Unit], encoding, max_tokens: in
     for index, unit in enumerate(units):
         body = re.sub(r"[ \t]+", " ", unit.text)
         body = re.sub(r"\n{3,}", "\n\n", body).strip()
-        tokens = encoding.encode(body, disallowed_special=())
-        if len(tokens) <= max_tokens:
-            pieces = [body]
-        else:
-            step = max(1, max_tokens - overlap)
-            pieces = []
-            for start in range(0, len(tokens), step):
-                piece = encoding.decode(tokens[start:start + max_tokens])
-                pieces.append(piece.strip())
-                if start + max_tokens >= len(tokens):
-                    break
+        pieces = split_body(body, encoding, max_tokens, overlap)
         for n, piece in enumerate(pieces):
             key = f"{doc.source}|{index}|{unit.article or ''}|{n}"
             chunk_id = hashlib.sha1(key.encode("utf-8")).hexdigest()[:20]

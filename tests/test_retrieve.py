@@ -83,3 +83,30 @@ def test_normalisation_of_accents_and_arabic_variants():
     assert normalise("الأَجِيرُ") == "الاجير"
     assert tokenize("heures supplémentaires") == tokenize("heure supplementaire")
     assert tokenize("المادة ١٨٤") == tokenize("مادة 184")
+
+
+def test_generic_parties_count_as_vocabulary_but_do_not_expand_queries(settings):
+    from rag.lexical import Glossary
+
+    glossary = Glossary.load(settings.glossary_file)
+    query = "Que doit faire l'employeur pour le salarié ?"
+    assert {"employee", "employer"} <= set(glossary.matches(query))
+    assert glossary.expand(query) == query  # parties are in nearly every article: no added noise
+    assert glossary.french_terms("How long is the weekly rest?") == ["repos hebdomadaire"]
+    assert "repos hebdomadaire" in glossary.expand("ما هي مدة الراحة الأسبوعية؟")
+
+
+def test_question_not_in_french_is_ranked_with_the_official_french_terms(code_engine):
+    from rag.retrieve import Filters
+
+    retriever = code_engine.retriever
+    question = "How long must the weekly day off last?"
+    assert retriever._cross_lingual("Quelle est la durée du repos hebdomadaire ?", "fr") is None
+    ranking = retriever._cross_lingual(question, "en")
+    assert ranking is not None and "repos hebdomadaire" in ranking
+    plain_rows, plain_similarity = retriever._dense(question, Filters(), 30)
+    rows, similarity = retriever._dense(question, Filters(), 30, ranking)
+    # "not found" is still decided on the question as asked
+    assert similarity == plain_similarity
+    top = lambda found: [m.get("article") for _, m, _ in found[:5]]
+    assert "205" in top(rows) and "205" not in top(plain_rows)

@@ -7,7 +7,7 @@ import pytest
 from rag.ingest import LoadedDocument, Page, load_bytes, load_path
 from rag.offline import get_encoding
 from rag.settings import PROJECT_ROOT
-from rag.structure import chunk_units, normalise_article_label, parse_units
+from rag.structure import chunk_units, normalise_article_label, parse_units, split_body
 from tests.conftest import CODE_AR, CODE_FR, SHARED_CORPUS, need_shared
 
 
@@ -128,6 +128,40 @@ def test_long_article_split_by_tokens_keeps_article_and_heading():
     again = chunk_units(doc, parse_units(doc), encoding, max_tokens=200, overlap=20)
     assert [c.chunk_id for c in chunks] == [c.chunk_id for c in again]
     assert len({c.chunk_id for c in chunks}) == len(chunks)
+
+
+def test_long_article_pieces_end_at_sentence_ends_and_cover_the_text():
+    sentences = [f"Le salarié numéro {i} a droit à {i % 7 + 1} jours de congé par mois de service." for i in range(120)]
+    body = " ".join(sentences)
+    encoding = get_encoding(str(PROJECT_ROOT / ".cache" / "tiktoken"), "o200k_base")
+    pieces = split_body(body, encoding, max_tokens=120, overlap=24)
+    assert len(pieces) > 5
+    assert all(len(encoding.encode(p)) <= 120 for p in pieces)
+    assert all(p.endswith(".") for p in pieces)  # never cut mid-sentence
+    kept = set(" ".join(pieces).split(". "))
+    assert all(s.rstrip(".") in kept or s in " ".join(pieces) for s in sentences)
+    # the last sentence of a piece opens the next one (context for a piece read alone)
+    assert pieces[1].startswith(pieces[0].rsplit(". ", 1)[-1])
+
+
+def test_numbered_items_keep_their_line_breaks_and_a_giant_sentence_is_cut_by_tokens():
+    encoding = get_encoding(str(PROJECT_ROOT / ".cache" / "tiktoken"), "o200k_base")
+    items = "\n".join(f"{i}. le défaut de paiement visé à l'article {100 + i} ;" for i in range(1, 40))
+    pieces = split_body(items, encoding, max_tokens=80, overlap=10)
+    assert all(p.lstrip().startswith(tuple("0123456789")) for p in pieces)
+    assert "\n2. le défaut" in pieces[0]
+    giant = "mot " * 1000
+    cut = split_body(giant.strip(), encoding, max_tokens=100, overlap=10)
+    assert len(cut) >= 10 and all(len(encoding.encode(p)) <= 100 for p in cut)
+
+
+def test_o200k_does_not_over_split_the_arabic_code(arabic_code_units):
+    units = arabic_code_units
+    cl100k = get_encoding(str(PROJECT_ROOT / ".cache" / "tiktoken"), "cl100k_base")
+    o200k = get_encoding(str(PROJECT_ROOT / ".cache" / "tiktoken"), "o200k_base")
+    long_cl = sum(len(cl100k.encode(u.text)) > 256 for u in units)
+    long_o2 = sum(len(o200k.encode(u.text)) > 256 for u in units)
+    assert long_o2 < long_cl / 2
 
 
 def test_pdf_pages_are_tracked(pdf_factory):
