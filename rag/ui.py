@@ -28,6 +28,9 @@ from rag.answer import Answer, Delta, sanitise_model_text  # noqa: E402
 from rag.retrieve import Filters  # noqa: E402
 from rag.workspace import Workspace, discard_upload, load_users, prune_uploads, safe_user_id, stage_upload  # noqa: E402
 
+# an unreferenced staged upload younger than this may still be waiting for the index lock
+UPLOAD_GRACE_S = 600
+
 log = logging.getLogger(__name__)
 
 KIND_LABELS = {
@@ -836,7 +839,7 @@ class Handlers:
         for path, result in zip(staged, results):
             if result.status != "indexed":
                 discard_upload(data_dir, path)
-        prune_uploads(data_dir, {d.path for d in self.engine.index.documents()})
+        prune_uploads(data_dir, {d.path for d in self.engine.index.documents()}, min_age_s=UPLOAD_GRACE_S)
         return self._corpus_state(rows + self._result_rows(results), notice=self._summary(results))
 
     def reindex_all(self, request: gr.Request | None = None, progress=gr.Progress()):

@@ -267,15 +267,23 @@ def discard_upload(data_dir: Path, staged: Path) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def prune_uploads(data_dir: Path, keep: set[str]) -> int:
-    """Remove staged uploads that no indexed text refers to any more."""
+def prune_uploads(data_dir: Path, keep: set[str], min_age_s: float = 0.0) -> int:
+    """Remove staged uploads that no indexed text refers to any more.
+
+    Folders younger than ``min_age_s`` stay: they may be another upload still waiting for the
+    index (another session of this process, or another app process sharing the data folder)."""
+    import time
+
     root = Path(data_dir) / UPLOADS_DIR
     if not root.exists():
         return 0
     keep_resolved = {str(Path(p).resolve()) for p in keep if p}
     removed = 0
+    now = time.time()
     for folder in root.iterdir():
-        if folder.is_dir() and not any(str(f.resolve()) in keep_resolved for f in folder.iterdir()):
+        if not folder.is_dir() or now - folder.stat().st_mtime < min_age_s:
+            continue
+        if not any(str(f.resolve()) in keep_resolved for f in folder.iterdir()):
             shutil.rmtree(folder, ignore_errors=True)
             removed += 1
     return removed

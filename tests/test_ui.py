@@ -497,3 +497,22 @@ def test_launched_app_denies_another_users_export(engine, settings, tmp_path):
         assert alice.get(f"/gradio_api/file={project}").status_code == 403
     finally:
         demo.close()
+
+
+def test_pruning_spares_young_unreferenced_uploads_of_other_sessions(tmp_path):
+    import os
+    import time
+
+    from rag.workspace import UPLOADS_DIR, prune_uploads
+
+    root = tmp_path / UPLOADS_DIR
+    kept, waiting, stale = (root / name for name in ("kept", "waiting", "stale"))
+    for folder in (kept, waiting, stale):
+        folder.mkdir(parents=True)
+        (folder / "texte.md").write_text("# Article 1\nTexte.", encoding="utf-8")
+    old = time.time() - 3600
+    for folder in (kept, stale):
+        os.utime(folder, (old, old))
+    removed = prune_uploads(tmp_path, {str(kept / "texte.md")}, min_age_s=600)
+    assert removed == 1
+    assert kept.exists() and waiting.exists() and not stale.exists()
