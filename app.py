@@ -75,7 +75,10 @@ def main() -> int:
         return 3
     try:
         for record in engine.index.interrupted():
-            log.warning("interrupted indexing of %s: it will be re-indexed", record.source)
+            if settings.chroma_url:  # shared server: another app process may be writing it right now
+                log.warning("%s is marked 'indexing' on the shared store (in progress elsewhere, or interrupted)", record.source)
+            else:
+                log.warning("interrupted indexing of %s: it will be re-indexed", record.source)
         index_corpus(engine, settings)
 
         from rag.ui import DownloadGuard, build_ui, launch
