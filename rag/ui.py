@@ -216,12 +216,31 @@ def excerpt(citation: dict | None) -> tuple[str, str]:
     return f"**{md_escape(citation.get('label'))}**  \n" + " · ".join(details), str(citation.get("text", ""))
 
 
-def describe_error(exc: BaseException) -> str:
-    """A French sentence for the user; the traceback goes to the log only."""
+def disk_nearly_full(path: Path, margin: int = 32 * 1024 * 1024) -> bool:
+    """Whether the disk holding ``path`` has less than ``margin`` bytes free. A store write that
+    failed there was a full disk, whatever the database says ("Error in compaction…")."""
+    path = Path(path)
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    try:
+        return shutil.disk_usage(path).free < margin
+    except OSError:
+        return False
+
+
+def describe_error(exc: BaseException, folder: Path | None = None) -> str:
+    """A French sentence for the user; the traceback goes to the log only. ``folder``: where the
+    failed operation was writing (a full disk there explains a database's vaguer error)."""
+    import errno
+
     from rag.index import StoreError
     from rag.models import ModelUnavailable
     from rag.offline import AssetError
 
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) or (folder is not None and disk_nearly_full(folder)):
+        return "disque plein : libérez de la place puis réessayez (ce qui était déjà enregistré est intact)"
+    if isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return f"dossier en lecture seule ou sans droit d'écriture ({exc.filename or 'dossier de données'})"
     if isinstance(exc, (ModelUnavailable, AssetError, StoreError)):
         return str(exc)
     if isinstance(exc, ImportError):
@@ -665,7 +684,8 @@ class Handlers:
         try:
             project = ws.add_clause(data)
         except (ValueError, OSError) as exc:
-            return (f"⚠ Clause non ajoutée : {md_escape(exc)}",) + self._project_state(ws)
+            reason = describe_error(exc, self.settings.data_dir) if isinstance(exc, OSError) else str(exc)
+            return (f"⚠ Clause non ajoutée : {md_escape(reason)}",) + self._project_state(ws)
         return (f"Clause « {md_escape(data['title'])} » ajoutée au projet (n° {len(project['clauses'])}).",) + self._project_state(ws)
 
     # ---- agreement project ----------------------------------------------------------------
@@ -697,9 +717,16 @@ class Handlers:
         except (TypeError, ValueError):
             return None
 
+    def _not_saved(self, ws: Workspace, exc: OSError, pick: int | None = None) -> tuple:
+        log.error("project not saved: %s", exc)
+        return self._project_state(ws, notice=f"⚠ Modification non enregistrée : {md_escape(describe_error(exc, self.settings.data_dir))}.", pick=pick)
+
     def save_project_meta(self, title, preamble, request: gr.Request | None = None):
         ws = self.workspace(request)
-        ws.set_project_meta(title if isinstance(title, str) else "", preamble if isinstance(preamble, str) else "")
+        try:
+            ws.set_project_meta(title if isinstance(title, str) else "", preamble if isinstance(preamble, str) else "")
+        except OSError as exc:
+            return self._not_saved(ws, exc)
         return self._project_state(ws, notice="Titre et préambule enregistrés.")
 
     def _move(self, pick, offset: int, request):
@@ -710,7 +737,10 @@ class Handlers:
             return self._project_state(ws, notice="⚠ Choisissez d'abord une clause dans la liste.")
         if not 0 <= index + offset < count:
             return self._project_state(ws, notice="La clause est déjà à cette extrémité.", pick=index)
-        ws.move_clause(index, offset)
+        try:
+            ws.move_clause(index, offset)
+        except OSError as exc:
+            return self._not_saved(ws, exc, pick=index)
         return self._project_state(ws, pick=index + offset)
 
     def move_clause_up(self, pick, request: gr.Request | None = None):
@@ -726,7 +756,10 @@ class Handlers:
         if index is None or not 0 <= index < len(project["clauses"]):
             return self._project_state(ws, notice="⚠ Choisissez d'abord une clause dans la liste.")
         title = project["clauses"][index].get("title", "")
-        ws.remove_clause(index)
+        try:
+            ws.remove_clause(index)
+        except OSError as exc:
+            return self._not_saved(ws, exc, pick=index)
         return self._project_state(ws, notice=f"Clause « {md_escape(title)} » retirée du projet.")
 
     def _download_copy(self, path: Path, user: str | None) -> Path:
@@ -748,16 +781,16 @@ class Handlers:
         ws = self.workspace(request)
         if fmt not in ("md", "docx"):
             return None, "⚠ Format inconnu."
-        if title is not None or preamble is not None:
-            ws.set_project_meta(title if isinstance(title, str) else "", preamble if isinstance(preamble, str) else "")
-        if not ws.load_project()["clauses"]:
-            return None, "⚠ Le projet ne contient encore aucune clause : ajoutez-en depuis l'onglet Rédaction."
         try:
+            if title is not None or preamble is not None:
+                ws.set_project_meta(title if isinstance(title, str) else "", preamble if isinstance(preamble, str) else "")
+            if not ws.load_project()["clauses"]:
+                return None, "⚠ Le projet ne contient encore aucune clause : ajoutez-en depuis l'onglet Rédaction."
             path = ws.export(fmt)
             copy = self._download_copy(path, self.user_of(request))
         except Exception as exc:
             log.exception("export failed")
-            reason = "disque plein" if isinstance(exc, OSError) and exc.errno == 28 else describe_error(exc)
+            reason = describe_error(exc, self.settings.data_dir if isinstance(exc, OSError) else None)
             return None, f"⚠ Export impossible : {md_escape(reason)}. Aucun fichier incomplet n'a été laissé."
         return str(copy), f"Export prêt : {md_escape(path.name)} (enregistré aussi dans votre dossier d'exports)."
 
@@ -828,14 +861,18 @@ class Handlers:
             except OSError as exc:
                 from rag.ingest import clean_filename
 
-                rows.append([clean_filename(item.name), RESULT_LABELS["failed"], f"Fichier illisible : {exc.strerror or exc}."])
+                if exc.errno in (28, 30) or disk_nearly_full(data_dir):  # ENOSPC, EROFS: our side, not the file
+                    reason = f"Copie impossible : {describe_error(exc, data_dir)}."
+                else:
+                    reason = f"Fichier illisible : {exc.strerror or exc}."
+                rows.append([clean_filename(item.name), RESULT_LABELS["failed"], reason])
         try:
             results = self.engine.index.index_paths(staged, progress=self._progress(progress)) if staged else []
         except Exception as exc:
             log.exception("indexing failed")
             for path in staged:
                 discard_upload(data_dir, path)
-            return self._corpus_state(rows, notice=f"⚠ Indexation interrompue : {md_escape(describe_error(exc))}")
+            return self._corpus_state(rows, notice=f"⚠ Indexation interrompue : {md_escape(describe_error(exc, self.settings.store_dir))}")
         for path, result in zip(staged, results):
             if result.status != "indexed":
                 discard_upload(data_dir, path)
@@ -858,7 +895,7 @@ class Handlers:
             results = self.engine.index.index_paths(paths, progress=self._progress(progress), force=False)
         except Exception as exc:
             log.exception("re-indexing failed")
-            return self._corpus_state(notice=f"⚠ Ré-indexation interrompue : {md_escape(describe_error(exc))}")
+            return self._corpus_state(notice=f"⚠ Ré-indexation interrompue : {md_escape(describe_error(exc, self.settings.store_dir))}")
         return self._corpus_state(self._result_rows(results), notice=self._summary(results))
 
     def remove_document(self, source, request: gr.Request | None = None):
@@ -871,7 +908,7 @@ class Handlers:
             self.engine.index.remove(record.source)
         except Exception as exc:
             log.exception("remove failed")
-            return self._corpus_state(notice=f"⚠ Retrait impossible : {md_escape(describe_error(exc))}")
+            return self._corpus_state(notice=f"⚠ Retrait impossible : {md_escape(describe_error(exc, self.settings.store_dir))}")
         if record.path:
             discard_upload(self.settings.data_dir, Path(record.path))
         return self._corpus_state(notice=f"Texte retiré : {md_escape(record.source)}.")

@@ -255,7 +255,11 @@ def stage_upload(data_dir: Path, uploaded: Path) -> Path:
     folder = Path(data_dir) / UPLOADS_DIR / uuid.uuid4().hex
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / clean_filename(Path(str(uploaded)).name)
-    shutil.copyfile(uploaded, target)
+    try:
+        shutil.copyfile(uploaded, target)
+    except OSError:
+        shutil.rmtree(folder, ignore_errors=True)  # no empty or partial copy left (disk full)
+        raise
     return target
 
 
