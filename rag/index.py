@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -35,6 +36,7 @@ from rag.store import (  # noqa: F401  (StoreError & co. are part of this module
     StoreLockedError,
     is_live,
     make_client,
+    probe_embedded,
     open_collection,
     open_manifest,
 )
@@ -112,6 +114,12 @@ class Index:
         self.client = client
         if client is None and not settings.chroma_url:
             self._store_lock = StoreLock(settings.store_dir).acquire()
+            if settings.probe_store:
+                try:
+                    probe_embedded(settings)
+                except StoreError:
+                    self.close()
+                    raise
         try:
             self.client = client or make_client(settings)
             self.collection = open_collection(self.client, settings)
@@ -134,7 +142,11 @@ class Index:
         self._next_check = 0.0
         if not self.manifest.shared:
             # on a server, rows no committed document owns may be another process's write in progress
-            self.repair()
+            try:
+                self.repair()
+            except StoreError:
+                self.close()
+                raise
 
     def repair(self) -> int:
         """Delete rows no committed document owns (left by a crash); the manifest stays the truth."""
@@ -143,6 +155,14 @@ class Index:
         except Exception as exc:
             raise StoreError(f"Le corpus indexé est endommagé ({type(exc).__name__}) : reconstruction nécessaire (`rag rebuild`).") from exc
         orphans = [cid for cid, meta in zip(data["ids"], data["metadatas"]) if not self.is_live(meta)]
+        live = Counter(meta.get("source") for meta in data["metadatas"] if self.is_live(meta))
+        lost = [r.source for r in self.documents() if r.status == "committed" and live[r.source] < r.chunks]
+        if lost:
+            # e.g. the database file was emptied or deleted and Chroma silently made a new one
+            raise StoreError(
+                f"Le corpus indexé a perdu des passages de {len(lost)} texte(s) ({', '.join(lost[:3])}"
+                f"{'…' if len(lost) > 3 else ''}) : reconstruction nécessaire (`rag rebuild`)."
+            )
         if orphans:
             for start in range(0, len(orphans), 500):
                 self.collection.delete(ids=orphans[start:start + 500])

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     chroma_token_header: str = Field("Authorization", description="Header carrying the token: 'Authorization' (sent as 'Bearer <token>') or e.g. 'X-Chroma-Token' (sent as is).")
     chroma_connect_timeout_s: float = Field(3.0, gt=0, description="Time allowed to reach the Chroma server; a dead server is reported after this.")
     chroma_timeout_s: float = Field(30.0, gt=0, description="Time allowed for one answer of the Chroma server.")
+    probe_store: bool = Field(True, description="Embedded store: read it once in a child process before opening it, so that damaged vector files give a clear 'rag rebuild' message instead of a native crash (about 2 s at start).")
+    probe_timeout_s: float = Field(120.0, gt=0, description="Longest wait for that probe.")
     chroma_refresh_s: float = Field(1.0, ge=0, description="Server mode: how often (at most) a process checks whether another one changed the corpus.")
 
     # --- ingestion -----------------------------------------------------------------------------

@@ -33,6 +33,7 @@ again or ``rag rebuild`` runs.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import logging
@@ -98,8 +99,10 @@ class StoreLock:
         try:
             store.mkdir(parents=True, exist_ok=True)
             handle = open(store / LOCK_NAME, "a+")
-        except PermissionError as exc:
-            raise StoreError(f"Dossier du corpus en lecture seule ({store}) : l'index ne peut pas y être ouvert.") from exc
+        except OSError as exc:
+            if isinstance(exc, PermissionError) or exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise StoreError(f"Dossier du corpus en lecture seule ({store}) : l'index ne peut pas y être ouvert.") from exc
+            raise StoreError(f"Dossier du corpus inutilisable ({store}) : {exc.strerror or exc}.") from exc
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
@@ -168,6 +171,46 @@ def check_server(settings: Settings) -> None:
             f"Serveur Chroma injoignable ({base} : {what}). Vérifiez qu'il est démarré (`chroma run`) "
             "et l'adresse RAG_CHROMA_URL."
         ) from exc
+
+
+_PROBE = """
+import sys
+import chromadb
+from chromadb.config import Settings
+client = chromadb.PersistentClient(path=sys.argv[1], settings=Settings(anonymized_telemetry=False))
+for collection in client.list_collections():
+    name = getattr(collection, "name", collection)
+    client.get_collection(name, embedding_function=None).get(include=["metadatas"])
+"""
+
+
+def probe_embedded(settings: Settings) -> None:
+    """Read an existing embedded store in a child interpreter first: Chroma's native code can
+    crash the whole process (SIGSEGV) on truncated vector files, and a crash says nothing to a
+    negotiator. A child killed by a signal, or that hangs, becomes a StoreError; a child that
+    fails with a Python error is left to the normal open, which reports it."""
+    import subprocess
+    import sys
+
+    folder = settings.store_dir / "chroma"
+    if not (folder / "chroma.sqlite3").exists():
+        return
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", _PROBE, str(folder)], capture_output=True, timeout=settings.probe_timeout_s,
+            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise StoreError(
+            f"Le corpus indexé ({settings.store_dir}) ne se lit pas en {settings.probe_timeout_s:.0f} s : "
+            "il est peut-être endommagé ; reconstruction : `rag rebuild`."
+        ) from exc
+    if proc.returncode < 0:
+        log.error("store probe killed by signal %d: %s", -proc.returncode, proc.stderr.decode(errors="replace")[-500:])
+        raise StoreError(
+            f"Le corpus indexé ({settings.store_dir}) est endommagé : ses fichiers de vecteurs font planter "
+            "le moteur de recherche. Reconstruction nécessaire (`rag rebuild`)."
+        )
 
 
 def make_client(settings: Settings):
