@@ -414,7 +414,7 @@ def offline_docs(tmp_path_factory) -> Path:
 def test_everything_works_without_any_network(offline_docs):
     """In a network namespace with loopback only: packaged embedder, parser process, store, web
     app and API client all work (the chat model is the fake here; the real one is the slow test)."""
-    facts = run_child(offline_docs, "REAL_MODEL = False\n" + OFFLINE_SESSION, network=False)
+    facts = run_child(offline_docs, "REAL_MODEL = False\n" + textwrap.dedent(OFFLINE_SESSION), network=False)
     assert facts["outside_reachable"] is False  # the namespace really has no network
     assert facts["indexed"] == ["indexed", "indexed"] and "184" in facts["hits"]
     assert facts["page"] == 200 and "44 heures" in facts["answer"] and "art. 184" in facts["answer"]
@@ -422,6 +422,6 @@ def test_everything_works_without_any_network(offline_docs):
 
 @pytest.mark.slow
 def test_real_local_model_answers_without_any_network(offline_docs):
-    facts = run_child(offline_docs, "REAL_MODEL = True\n" + OFFLINE_SESSION, network=False, timeout=600)
+    facts = run_child(offline_docs, "REAL_MODEL = True\n" + textwrap.dedent(OFFLINE_SESSION), network=False, timeout=600)
     assert facts["outside_reachable"] is False
     assert facts["answer"].strip() and not facts["answer"].startswith("⚠"), facts["answer"]

@@ -116,7 +116,7 @@ def chat(engine, reply) -> tuple[ChatEngine, ObedientModel]:
 
 
 def test_hostile_documents_reach_the_model_only_as_fenced_data(hostile):
-    engine, (chat_engine, model) = hostile, chat(hostile, "Rien à signaler [S1].")
+    chat_engine, model = chat(hostile, "Rien à signaler [S1].")
     answer = chat_engine.ask(QUESTION)
     system, user = model.prompts[0]
     assert system == {"role": "system", "content": prompts.SYSTEM_PROMPT}  # no document text among the instructions

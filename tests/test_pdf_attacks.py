@@ -318,3 +318,32 @@ def test_docx_with_billion_laughs_entities_is_not_expanded(tmp_path):
         else:
             assert len(text) < 10_000  # 20 × 10⁹ characters if the entities were expanded
         assert time.monotonic() - start < 30
+
+
+# ---- 6 and 8: encryption without a password, too many pages ----------------------------------------------
+
+
+def test_pdf_encrypted_without_a_user_password_is_indexed(tmp_path, pdf_factory):
+    """Only an owner password (printing/copy restrictions): it opens with the empty password."""
+    import pypdf
+
+    reader = pypdf.PdfReader(io.BytesIO(pdf_factory(["Article 1\nLe salarié a droit à un repos hebdomadaire de vingt-quatre heures."])))
+    writer = pypdf.PdfWriter()
+    for page in reader.pages:
+        writer.add_page(page)
+    writer.encrypt(user_password="", owner_password="proprietaire", algorithm="AES-128")
+    path = tmp_path / "restreint.pdf"
+    with open(path, "wb") as handle:
+        writer.write(handle)
+    assert pypdf.PdfReader(path).is_encrypted
+    with IsolatedParser(timeout_s=60, max_bytes=50 * MB, max_pages=100) as parser:
+        assert "repos hebdomadaire" in parser.load(path).text
+
+
+def test_3000_page_pdf_is_refused_before_its_pages_are_read(tmp_path):
+    path = tmp_path / "annuaire.pdf"
+    path.write_bytes(build_pdf([[TEXT]] * 3000))
+    with IsolatedParser(timeout_s=60, max_bytes=50 * MB, max_pages=2000) as parser:
+        error, elapsed = refused(parser, path)
+    assert error.code == "too_many_pages" and "3000 pages" in error.message and "2000" in error.message
+    assert elapsed < 60
