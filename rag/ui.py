@@ -343,7 +343,7 @@ class SecurityHeaders:
     ``Origin`` with credentials, so any site could read a logged-in negotiator's data or run a
     handler: every request sent by a page of another origin (``null`` included) is refused here;
     and a server listening on 127.0.0.1 answers any ``Host``, which lets a web page re-point its
-    own domain at 127.0.0.1 (DNS rebinding): only loopback names are then accepted.
+    own domain at 127.0.0.1 (DNS rebinding): without login, only loopback names are then accepted.
     """
 
     CSP = (
@@ -943,7 +943,7 @@ def launch_options(settings, users: dict | None = None, guard: DownloadGuard | N
       the browser as private copies checked by :class:`DownloadGuard`;
     - headers: Content-Security-Policy (no remote image can leak a draft), nosniff, no referrer;
       requests from pages of other origins refused, no ``/file=<url>`` fetches, loopback Host only
-      when listening on loopback (see :class:`SecurityHeaders`);
+      when listening on loopback without login (see :class:`SecurityHeaders`);
     - no run history kept in the browser, no MCP endpoint, no PWA, no footer links;
     - css and theme (Gradio 6 takes them here, not in Blocks).
     """
@@ -954,8 +954,10 @@ def launch_options(settings, users: dict | None = None, guard: DownloadGuard | N
     blocked = [str(Path(settings.data_dir).resolve())]
     if not settings.chroma_url:
         blocked.append(str(Path(settings.store_dir).resolve()))
-    # listening on loopback: only loopback names are answered (DNS rebinding); on a LAN name, any
-    allowed_hosts = LOOPBACK_HOSTS if settings.host in LOOPBACK_HOSTS else None
+    # DNS rebinding: without login, a server on loopback answers only loopback names. With login, a
+    # rebinding page has no session cookie (cookies belong to the real host name), and the
+    # reverse proxy of deploy/ sends the public name as Host: any name is then accepted.
+    allowed_hosts = LOOPBACK_HOSTS if settings.host in LOOPBACK_HOSTS and not users else None
     return {
         "auth": Authenticator(users) if users else None,
         "auth_message": "Ittifaq — connectez-vous avec votre identifiant." if users else None,

@@ -313,14 +313,33 @@ def test_app_reached_by_a_lan_name_refuses_foreign_origins(tmp_path):
         server.close()
 
 
-def test_foreign_host_header_is_refused_on_loopback(app):
-    """DNS rebinding: a page of evil.example re-pointed at 127.0.0.1 sends Host: evil.example."""
+def test_foreign_host_header_is_refused_on_loopback_without_login(tmp_path):
+    """DNS rebinding: a page of evil.example re-pointed at 127.0.0.1 sends Host: evil.example; with
+    no login, nothing else would stop it from using the app."""
+    server = start_server(tmp_path)
+    try:
+        with server.client() as client:
+            port = server.settings.port
+            for host in (f"evil.example:{port}", "evil.example", f"127.0.0.1.evil.example:{port}"):
+                response = client.get("/", headers={"Host": host})
+                assert response.status_code == 421 and "127.0.0.1" in response.text
+                posted = client.post("/gradio_api/call/chat_submit", headers={"Host": host}, json={"data": [QUESTION, [], [], ""]})
+                assert posted.status_code == 421
+            assert server.model.prompts == []
+            assert client.get("/", headers={"Host": f"localhost:{port}"}).status_code == 200
+    finally:
+        server.close()
+
+
+def test_with_login_the_public_name_of_a_reverse_proxy_is_served(app):
+    """deploy/Caddyfile forwards https://ittifaq.example.org to 127.0.0.1 with that Host: served,
+    behind the login; a rebinding page would have no session cookie for it (401)."""
     with app.client() as client:
-        port = app.settings.port
-        for host in (f"evil.example:{port}", "evil.example", f"127.0.0.1.evil.example:{port}"):
-            response = client.get("/", headers={"Host": host})
-            assert response.status_code == 421 and "127.0.0.1" in response.text
-        assert client.get("/", headers={"Host": f"localhost:{port}"}).status_code == 200
+        headers = {"Host": "ittifaq.example.org", "Origin": "https://ittifaq.example.org"}
+        assert client.post("/login", headers=headers, data={"username": "bob", "password": PASSWORD}).status_code == 200
+        assert client.get("/config", headers=headers).status_code == 200
+    with app.client() as stranger:
+        assert stranger.get("/config", headers={"Host": "evil.example"}).status_code == 401
 
 
 def test_pages_carry_the_content_security_policy(app, alice):
