@@ -44,6 +44,7 @@ from rag.store import (
     StoreError,
     StoreLock,
     is_live,
+    read_all,
     make_client,
     manifest_collection_name,
     manifest_json,
@@ -128,7 +129,7 @@ def _export_server(settings: Settings, work: Path) -> tuple[Path, BackupInfo]:
         before = manifest.generation()
         manifest.reload()
         records = {s: r for s, r in manifest.records.items() if r.status == "committed"}
-        data = collection.get(include=["metadatas"])
+        data = read_all(collection, ["metadatas"])
         live = [cid for cid, meta in zip(data["ids"], data["metadatas"]) if is_live(records, meta)]
         root = work / "export"
         root.mkdir(parents=True, exist_ok=True)
@@ -312,7 +313,7 @@ def archive_rows(info: BackupInfo, into: Path, settings: Settings) -> tuple[list
 
 
 def _ids_and_metas(collection) -> tuple[list[str], list[dict]]:
-    data = collection.get(include=["metadatas"])
+    data = read_all(collection, ["metadatas"])
     return data["ids"], data["metadatas"]
 
 

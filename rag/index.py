@@ -37,6 +37,7 @@ from rag.store import (  # noqa: F401  (StoreError & co. are part of this module
     is_live,
     make_client,
     probe_embedded,
+    read_all,
     open_collection,
     open_manifest,
 )
@@ -151,7 +152,7 @@ class Index:
     def repair(self) -> int:
         """Delete rows no committed document owns (left by a crash); the manifest stays the truth."""
         try:
-            data = self.collection.get(include=["metadatas"])
+            data = read_all(self.collection, ["metadatas"])
         except Exception as exc:
             raise StoreError(f"Le corpus indexé est endommagé ({type(exc).__name__}) : reconstruction nécessaire (`rag rebuild`).") from exc
         orphans = [cid for cid, meta in zip(data["ids"], data["metadatas"]) if not self.is_live(meta)]
@@ -226,7 +227,7 @@ class Index:
             if self._lexical is None or self._lexical[0] != self._generation:
                 generation = self._generation
                 records = self.manifest.records  # replaced, never mutated, by writers: a snapshot
-                data = self.collection.get(include=["documents", "metadatas"])
+                data = read_all(self.collection, ["documents", "metadatas"])
                 rows = [
                     (cid, meta, doc)
                     for cid, meta, doc in zip(data["ids"], data["metadatas"], data["documents"])
@@ -295,7 +296,7 @@ class Index:
         self.refresh(force=True)
         with self._lock:
             record = self.manifest.records.get(source)
-            existing = self.collection.get(where={"source": source}, include=[])["ids"]
+            existing = read_all(self.collection, [], where={"source": source})["ids"]
             if record is None and not existing:
                 return False
             if record is not None:

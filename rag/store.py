@@ -173,14 +173,34 @@ def check_server(settings: Settings) -> None:
         ) from exc
 
 
-_PROBE = """
+READ_PAGE = 5000  # rows per get(): Chroma binds one SQL variable per row, SQLite allows 32,766
+
+
+def read_all(collection, include: list[str], where: dict | None = None) -> dict[str, list]:
+    """Every row of a collection (or those matching ``where``), read in pages of READ_PAGE rows."""
+    out: dict[str, list] = {"ids": [], **{key: [] for key in include}}
+    offset = 0
+    while True:
+        page = collection.get(where=where, include=include, limit=READ_PAGE, offset=offset)
+        out["ids"].extend(page["ids"])
+        for key in include:
+            out[key].extend(page[key] if page.get(key) is not None else [])
+        if len(page["ids"]) < READ_PAGE:
+            return out
+        offset += READ_PAGE
+
+
+_PROBE = f"""
 import sys
 import chromadb
 from chromadb.config import Settings
 client = chromadb.PersistentClient(path=sys.argv[1], settings=Settings(anonymized_telemetry=False))
 for collection in client.list_collections():
     name = getattr(collection, "name", collection)
-    client.get_collection(name, embedding_function=None).get(include=["metadatas"])
+    collection = client.get_collection(name, embedding_function=None)
+    offset = 0
+    while len(collection.get(include=["metadatas"], limit={READ_PAGE}, offset=offset)["ids"]) == {READ_PAGE}:
+        offset += {READ_PAGE}
 """
 
 

@@ -2,8 +2,8 @@
 
 Chroma binds one SQL variable per row in an unfiltered ``collection.get(include=[...])``; past
 SQLite's limit of 32,766 it fails with "too many SQL variables". ``Index`` reads the whole
-collection that way at opening (repair) and for the BM25 build, so such a store can be neither
-reopened nor searched. The rows are written straight into the collection here (the real chunk
+collection at opening (repair) and for the BM25 build, in pages (``rag.store.read_all``), so such
+a store reopens and answers. The rows are written straight into the collection here (the real chunk
 metadata, deterministic vectors) to reach the size in seconds rather than minutes of indexing.
 """
 
@@ -16,17 +16,13 @@ import pytest
 
 from rag.index import Index
 from rag.retrieve import Retriever
-from rag.store import DocumentRecord, StoreError
+from rag.store import DocumentRecord
 from tests.conftest import HashEmbeddings
 
 PASSAGES = 33_000
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, raises=StoreError,
-                   reason="rag/index.py (owned by the store helper): Index.repair() and Index.lexical() read the whole "
-                          "collection in one get(); past 32,766 passages Chroma fails (too many SQL variables) and the "
-                          "store reports itself damaged. Reading in pages (limit/offset) fixes it: see BENCHMARKS.md, Load")
 def test_store_beyond_sqlite_variable_limit_reopens_and_searches(settings):
     index = Index(settings, HashEmbeddings())
     sha = "f" * 64
