@@ -20,7 +20,11 @@ log = logging.getLogger(__name__)
 
 KEY_RX = re.compile(r"\[\s*(S\d+(?:\s*[,;]\s*S?\d+)*)\s*\]")
 NUMBER_RX = re.compile(r"(?<![\w.,])(\d{1,3}(?:[  .]\d{3})+(?:,\d+)?|\d+(?:[.,]\d+)?)(?![\w])")
-ARTICLE_NUMBER_RX = re.compile(r"(?:art(?:icle)?s?\.?|المادة|المواد|décret|n°|no\.?)\s*$", re.I)
+# a number right after these words points to a text or a part of it: a reference, not a figure
+ARTICLE_NUMBER_RX = re.compile(
+    r"(?:art(?:icle)?s?\.?|clauses?|alinéas?|paragraphes?|§|chapitres?|titres?|livres?|sections?|"
+    r"المادة|المواد|البند|الفقرة|décret|n°|no\.?)\s*$", re.I,
+)
 FOLLOW_UP_START = re.compile(r"^\s*(et|and|what about|how about|also|aussi|pour|dans ce cas|و|وماذا|ماذا عن|وفي)\b", re.I)
 
 FRENCH_NUMBER_WORDS = {

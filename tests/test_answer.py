@@ -179,6 +179,9 @@ def test_number_helpers():
     assert {"17.92", "2288"} <= numbers_in("fixé à 17,92 dirhams et 2 288 heures")
     assert "24" in numbers_in("vingt-quatre heures")
     assert stated_numbers("Selon l'article 184, la durée est de 44 heures [S1].") == {"44"}
+    # references to parts of a text are not figures to check
+    assert stated_numbers("La clause 4 et l'alinéa 2 du chapitre 3 prévoient 26 jours [S1].") == {"26"}
+    assert stated_numbers("البند 4 ينص على 18 يوما") == {"18"}
 
 
 def test_long_source_is_focused_on_the_question_sentences(indexed):
