@@ -39,7 +39,10 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="bench_chat_"))
     settings = Settings(store_dir=root / "store", data_dir=root / "users", corpus_dirs=[], local_model=args.model, _env_file=None)
     engine = build_engine(settings)
+    t = time.perf_counter()
     engine.index.index_paths([args.corpus / "ma_code_travail_fr_2011.pdf"])
+    index_s = time.perf_counter() - t
+    print(json.dumps({"cold_index_fr_code_s": round(index_s, 1), "passages": engine.index.count()}))
     t = time.perf_counter()
     chat = engine.chat_engine()
     load_s = time.perf_counter() - t
@@ -72,12 +75,20 @@ def main() -> None:
         })
         print(json.dumps(rows[-1], ensure_ascii=False))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # the machine's prompt-reading rate right now (shared VMs vary): 400 tokens of the sector digest, cold
+    sample = llm.tokenize((PROJECT_ROOT / "corpus" / "sector" / "digest.md").read_text(encoding="utf-8").encode("utf-8"), add_bos=False)[:400]
+    llm.reset()
+    t = time.perf_counter()
+    llm.eval(sample)
+    read_rate = len(sample) / (time.perf_counter() - t)
     summary = {
         "model": settings.local_model, "threads": settings.llm_threads, "ctx": settings.llm_ctx,
+        "cold_index_fr_code_s": round(index_s, 1),
         "model_load_s": round(load_s, 1),
         "ttft_p50_s": statistics.median(r["ttft_s"] for r in rows),
         "ttft_max_s": max(r["ttft_s"] for r in rows),
         "tokens_per_s_p50": statistics.median(r["tokens_per_s"] for r in rows),
+        "prompt_read_tokens_per_s": round(read_rate),
         "peak_rss_mb": round(peak_mb),
         "machine": f"{platform.processor() or platform.machine()}, {__import__('os').cpu_count()} cores, Python {platform.python_version()}",
     }
