@@ -243,6 +243,10 @@ class Chunk:
     sha256: str
 
 
+# headings the embedder reads before a passage (e.g. chapter, section, article). Each one costs
+# embedding time on every passage (2 instead of 3: -8 % tokens, but recall@5 0.898 instead of 0.915)
+DENSE_HEADINGS = 3
+
 _SENTENCE_END = re.compile(r"(?<=[.;:!?؟؛])\s+|\n(?=\s*(?:\d+[.)°-]|[-–•*]|[a-z][.)])\s)|\n{2,}")
 
 
@@ -312,7 +316,7 @@ def chunk_units(doc: LoadedDocument, units: list[Unit], encoding, max_tokens: in
                     chunk_id=chunk_id,
                     text=f"{head}\n{piece}".strip(),
                     body=piece,
-                    dense_text=(" > ".join(unit.heading_path[-3:]) + "\n" + piece).strip(),
+                    dense_text=(" > ".join(unit.heading_path[-DENSE_HEADINGS:]) + "\n" + piece).strip(),
                     source=doc.source,
                     title=doc.title,
                     kind=doc.kind,
