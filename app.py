@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 
 # before gradio is imported anywhere
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
@@ -81,6 +82,9 @@ def main() -> int:
                 log.warning("interrupted indexing of %s: it will be re-indexed", record.source)
         index_corpus(engine, settings)
 
+        # load the model and build the BM25 index now, not during the first negotiator's question
+        threading.Thread(target=warm_up, args=(engine,), name="warm-up", daemon=True).start()
+
         from rag.ui import DownloadGuard, build_ui, launch
 
         guard = DownloadGuard()
@@ -92,6 +96,15 @@ def main() -> int:
     finally:
         engine.close()
     return 0
+
+
+def warm_up(engine) -> None:
+    """Build the lexical index and load the chat model (reading its system prompt) ahead of use."""
+    try:
+        engine.index.lexical()
+        engine.chat  # noqa: B018 (loading is the point)
+    except Exception as exc:  # the first question will report it to the user
+        log.warning("warm-up: %s", exc)
 
 
 if __name__ == "__main__":

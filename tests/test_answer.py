@@ -223,3 +223,45 @@ def test_engine_warms_the_system_prompt_once_when_it_loads_the_model(settings, m
         assert len(built) == 1 and built[0].warmed == [prompts.SYSTEM_PROMPT]
     finally:
         engine.close()
+
+
+def test_app_warm_up_builds_the_lexical_index_and_loads_the_model(settings, monkeypatch):
+    import app
+    from rag import models
+    from rag.engine import build_engine
+    from tests.conftest import HashEmbeddings
+
+    class Warmable:
+        n_ctx = 4096
+        warmed = 0
+
+        def warm(self, system_prompt: str) -> None:
+            self.warmed += 1
+
+    monkeypatch.setattr(models, "build_chat_model", lambda s: Warmable())
+    engine = build_engine(settings, embedder=HashEmbeddings())
+    try:
+        assert not engine.chat_loaded
+        app.warm_up(engine)
+        assert engine.chat_loaded and engine.chat.warmed == 1
+        assert engine.index._lexical is not None
+    finally:
+        engine.close()
+
+
+def test_app_warm_up_failure_is_logged_not_raised(settings, monkeypatch, caplog):
+    import app
+    from rag import models
+    from rag.engine import build_engine
+    from tests.conftest import HashEmbeddings
+
+    def unavailable(_settings):
+        raise models.ModelUnavailable("RAG_OPENAI_BASE_URL n'est pas défini")
+
+    monkeypatch.setattr(models, "build_chat_model", unavailable)
+    engine = build_engine(settings, embedder=HashEmbeddings())
+    try:
+        app.warm_up(engine)
+        assert "RAG_OPENAI_BASE_URL" in caplog.text
+    finally:
+        engine.close()
