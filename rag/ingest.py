@@ -393,7 +393,9 @@ class IsolatedParser:
             raise IngestError("timeout", f"L'analyse du fichier a dépassé {self.timeout_s:.0f} s (fichier piégé ou corrompu) : abandonnée.") from exc
         except BrokenProcessPool as exc:
             self._reset()
-            raise IngestError("parser_crashed", "L'analyse du fichier a épuisé la mémoire autorisée (fichier piégé ou démesuré) : abandonnée.") from exc
+            # killed by the memory cap, or a native crash of the parser: either way the file is the cause
+            raise IngestError("parser_crashed", "Le processus d'analyse du fichier s'est arrêté brutalement "
+                              "(mémoire autorisée épuisée ou fichier piégé) : fichier abandonné.") from exc
         except MemoryError as exc:
             self._reset()
             raise IngestError("parser_crashed", "L'analyse du fichier a épuisé la mémoire autorisée : abandonnée.") from exc

@@ -7,7 +7,7 @@ import pytest
 from rag.ingest import LoadedDocument, Page, load_bytes, load_path
 from rag.offline import get_encoding
 from rag.settings import PROJECT_ROOT
-from rag.structure import chunk_units, normalise_article_label, parse_units, split_body
+from rag.structure import chunk_units, dense_heading, normalise_article_label, parse_units, split_body
 from tests.conftest import CODE_AR, CODE_FR, SHARED_CORPUS, need_shared
 
 
@@ -128,6 +128,26 @@ def test_long_article_split_by_tokens_keeps_article_and_heading():
     again = chunk_units(doc, parse_units(doc), encoding, max_tokens=200, overlap=20)
     assert [c.chunk_id for c in chunks] == [c.chunk_id for c in again]
     assert len({c.chunk_id for c in chunks}) == len(chunks)
+
+
+def test_embedder_reads_heading_titles_without_their_numbering(french_code_units, arabic_code_units):
+    fr = next(u for u in french_code_units if u.article == "184")
+    heading = dense_heading(fr)
+    assert heading.endswith("Article 184") and "durée" in heading.lower()
+    assert "Chapitre" not in heading and "Titre" not in heading and "Section" not in heading
+    ar = next(u for u in arabic_code_units if u.article == "184")
+    assert dense_heading(ar).endswith("المادة 184")
+    assert not any(label in dense_heading(ar) for label in ("الباب", "الفرع", "القسم", "الكتاب"))
+    # the shared embedder text is shorter than the heading path shown to users
+    assert len(dense_heading(fr)) < len(" > ".join(fr.heading_path[-3:]))
+    press = parse_units(_doc("# Salaires\nLe SMIG augmente.", fmt="md", title="Revue"))
+    assert dense_heading(press[-1]).endswith("Salaires")
+    # the chunk text shown to users keeps the full heading path
+    encoding = get_encoding(str(PROJECT_ROOT / ".cache" / "tiktoken"))
+    doc = _doc("Chapitre II : Du repos\nArticle 205\nLe repos hebdomadaire est de vingt-quatre heures.")
+    chunk = chunk_units(doc, parse_units(doc), encoding, max_tokens=200, overlap=20)[-1]
+    assert chunk.text.startswith("Texte > Chapitre II : Du repos > Article 205")
+    assert chunk.dense_text.startswith("Texte > Du repos > Article 205\nLe repos")
 
 
 def test_long_article_pieces_end_at_sentence_ends_and_cover_the_text():
