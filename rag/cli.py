@@ -1,4 +1,4 @@
-"""Command line: ``rag setup | index | remove | list | search | eval | ask | draft | export | serve |
+"""Command line: ``rag setup | index | remove | list | search | eval | ask | draft | export | calc | serve |
 backup | restore | rebuild``.
 
 The JSON outputs are a contract other tools rely on (see README); human output goes to stderr
@@ -352,6 +352,119 @@ def rebuild(store: Optional[Path] = StoreOpt, verbose: bool = typer.Option(False
     typer.echo(f"{indexed} texte(s) ré-indexé(s), {len(report.failed)} en échec, {len(report.missing)} introuvable(s).")
     if report.failed or report.missing:
         raise typer.Exit(1)
+
+
+calc_app = typer.Typer(add_completion=False, no_args_is_help=True,
+                       help="Calculs légaux chiffrés en code à partir des règles planchers : valeur, calcul pas à pas, article.")
+app.add_typer(calc_app, name="calc")
+
+CalcJsonOpt = typer.Option(False, "--json", help="Sortie JSON : value, unit, article, source, arithmetic, rule, summary.")
+
+
+def _calc_output(compute, as_json: bool) -> None:
+    """Run one calculator; bad input is a French sentence on stderr and exit 2, never a traceback."""
+    from rag.calc import CalcError
+
+    try:
+        calculation = compute()
+    except CalcError as exc:
+        _fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(calculation.to_json(), ensure_ascii=False, indent=1))
+        return
+    typer.echo(calculation.summary)
+    for step in calculation.arithmetic:
+        typer.echo(f"  • {step}")
+    typer.echo(f"  Règles : {', '.join(calculation.rule_ids)} — {calculation.source}")
+
+
+def _calc_number(text: Optional[str], option: str) -> Optional[float]:
+    from rag.calc import read_number
+
+    return None if text is None else read_number(text, option)
+
+
+@calc_app.command("seniority")
+def calc_seniority(
+    years: str = typer.Option(..., "--years", help="Années de service (ex. 7 ou 7,5)."),
+    monthly_wage: Optional[str] = typer.Option(None, "--monthly-wage", help="Salaire mensuel en MAD, pour le montant."),
+    as_json: bool = CalcJsonOpt,
+) -> None:
+    """Seniority bonus rate (C. trav. art. 350), and the monthly amount for a wage."""
+    from rag.calc import seniority_bonus
+
+    _calc_output(lambda: seniority_bonus(_calc_number(years, "--years"), _calc_number(monthly_wage, "--monthly-wage")), as_json)
+
+
+@calc_app.command("severance")
+def calc_severance(
+    years: str = typer.Option(..., "--years", help="Années de service (fractions admises, ex. 8,5)."),
+    monthly_wage: Optional[str] = typer.Option(None, "--monthly-wage", help="Salaire mensuel moyen en MAD, pour le montant."),
+    as_json: bool = CalcJsonOpt,
+) -> None:
+    """Statutory severance pay (C. trav. art. 52-53): hours of wage, and MAD for a wage (÷ 191 h)."""
+    from rag.calc import severance_pay
+
+    _calc_output(lambda: severance_pay(_calc_number(years, "--years"), _calc_number(monthly_wage, "--monthly-wage")), as_json)
+
+
+@calc_app.command("leave")
+def calc_leave(
+    months: str = typer.Option(..., "--months", help="Mois de service dans l'année de référence (0 à 12)."),
+    years: Optional[str] = typer.Option(None, "--years", help="Ancienneté en années (majoration de l'art. 232)."),
+    age: Optional[str] = typer.Option(None, "--age", help="Âge du salarié (moins de 18 ans : 2 jours par mois)."),
+    as_json: bool = CalcJsonOpt,
+) -> None:
+    """Paid annual leave in working days (C. trav. art. 231-232)."""
+    from rag.calc import paid_leave
+
+    _calc_output(lambda: paid_leave(_calc_number(months, "--months"), _calc_number(years, "--years"), _calc_number(age, "--age")), as_json)
+
+
+@calc_app.command("delegates")
+def calc_delegates(
+    employees: str = typer.Option(..., "--employees", help="Effectif de l'établissement."),
+    as_json: bool = CalcJsonOpt,
+) -> None:
+    """Staff delegates, titulaires and suppléants, for a headcount (C. trav. art. 430, 433)."""
+    from rag.calc import staff_delegates
+
+    _calc_output(lambda: staff_delegates(_calc_number(employees, "--employees")), as_json)
+
+
+@calc_app.command("union-reps")
+def calc_union_reps(
+    employees: str = typer.Option(..., "--employees", help="Effectif de l'entreprise ou de l'établissement."),
+    as_json: bool = CalcJsonOpt,
+) -> None:
+    """Union representatives for a headcount (C. trav. art. 470)."""
+    from rag.calc import union_representatives
+
+    _calc_output(lambda: union_representatives(_calc_number(employees, "--employees")), as_json)
+
+
+@calc_app.command("overtime")
+def calc_overtime(
+    hour: str = typer.Option(..., "--hour", help="Heure de l'heure supplémentaire, HH:MM (ex. 22:00)."),
+    day: str = typer.Option(..., "--day", help="Jour : lundi…dimanche ou monday…sunday."),
+    rest_day: str = typer.Option("dimanche", "--rest-day", help="Jour du repos hebdomadaire de l'établissement (art. 206)."),
+    as_json: bool = CalcJsonOpt,
+) -> None:
+    """Overtime premium for an hour and a weekday, non-agricultural activities (C. trav. art. 201)."""
+    from rag.calc import overtime_premium
+
+    _calc_output(lambda: overtime_premium(hour, day, rest_day), as_json)
+
+
+@calc_app.command("minimum-wage")
+def calc_minimum_wage(
+    on: Optional[str] = typer.Option(None, "--date", help="Date AAAA-MM-JJ (aujourd'hui par défaut)."),
+    as_json: bool = CalcJsonOpt,
+) -> None:
+    """Monthly SMIG on a date: hourly SMIG (decree 2-25-983) × 191 h (C. trav. art. 238)."""
+    from rag.calc import minimum_wage, parse_date
+
+    _calc_output(lambda: minimum_wage(parse_date(on) if on else None), as_json)
 
 
 @app.command()
