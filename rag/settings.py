@@ -87,6 +87,17 @@ class Settings(BaseSettings):
     data_dir: Path = Field(PROJECT_ROOT / "data" / "users", description="Per-user conversations, drafts and exports.")
     max_message_chars: int = Field(4000, ge=10, description="Longer chat messages are refused before the model.")
 
+    # --- negotiation database and costing ------------------------------------------------------
+    database_url: str | None = Field(None, description="SQLAlchemy URL of the negotiation database (projects, rounds, clause history, conversations), e.g. postgresql+psycopg://user:pw@host/ittifaq; unset = SQLite file <data_dir>/ittifaq.db.")
+    database_timeout_s: float = Field(10.0, gt=0, description="Longest wait for the database (connection, or a lock held by another writer).")
+    employer_contribution_rate: float = Field(0.0, ge=0, le=1, description="Employer social contributions as a share of the gross cost (0.21 = 21 %), added to each costed demand. 0 by default: no rate is documented in the corpus, and the costing says so.")
+    max_grid_mb: float = Field(5.0, gt=0, description="Largest salary grid (CSV/XLSX) accepted for costing, in MiB.")
+
+    @property
+    def db_url(self) -> str:
+        """The database URL in use: the setting, or the SQLite file in the data folder."""
+        return self.database_url or f"sqlite:///{Path(self.data_dir).resolve() / 'ittifaq.db'}"
+
     @property
     def tiktoken_dir(self) -> Path:
         return self.cache_dir / "tiktoken"
