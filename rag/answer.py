@@ -387,14 +387,6 @@ def _fence(text: str) -> str:
 
 
 def _describe_failure(exc: Exception) -> str:
-    name = type(exc).__name__
-    text = str(exc)
-    if "Timeout" in name or "timed out" in text.lower():
-        return "le serveur de modèle ne répond pas (délai dépassé)."
-    if "closed before the end" in text:
-        return "la connexion au serveur de modèle a été coupée pendant la réponse."
-    if "Connection" in name or "connect" in text.lower():
-        return "le serveur de modèle est injoignable."
-    if "status" in text.lower() or "Error code" in text or "InternalServerError" in name or "APIStatusError" in name:
-        return f"le serveur de modèle a renvoyé une erreur ({text[:120]})."
-    return f"erreur du modèle ({name})."
+    from rag.models import classify_failure
+
+    return str(classify_failure(exc))

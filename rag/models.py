@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from langchain_core.embeddings import Embeddings
 
@@ -45,47 +46,62 @@ def build_embeddings(settings: Settings) -> Embeddings:
 
 
 class ModelUnavailable(RuntimeError):
-    """The chat model cannot answer; the message is shown to the user as is."""
+    """The chat model cannot answer; the message (French) is shown to the user as is."""
 
 
-class LocalChatModel:
-    """Packaged GGUF run in-process with llama-cpp-python; streams text pieces."""
+class ModelCrashed(ModelUnavailable):
+    """The local model's process died (native crash, out-of-memory kill); the next question restarts it."""
 
-    def __init__(self, settings: Settings):
-        from llama_cpp import Llama
 
-        from rag.offline import ensure_model
+class ModelTimeout(ModelUnavailable):
+    """The model made no progress within the allowed time."""
 
-        path = settings.llm_model_path or ensure_model(settings.models_dir, settings.local_model)
-        self.name = f"local:{path.name}"
-        self.n_ctx = settings.llm_ctx
-        self.settings = settings
-        self._llm = Llama(
-            model_path=str(path), n_ctx=settings.llm_ctx, n_threads=settings.llm_threads,
-            n_threads_batch=settings.llm_threads, verbose=False, seed=0,
-        )
-        self._lock = threading.Lock()  # one generation at a time: the model holds one KV cache
 
-    def stream(self, messages: list[dict], max_tokens: int | None = None) -> Iterator[str]:
-        with self._lock:
-            for part in self._llm.create_chat_completion(
-                messages=messages, stream=True, temperature=self.settings.llm_temperature,
-                max_tokens=max_tokens or self.settings.llm_max_tokens, repeat_penalty=1.0, top_p=0.9,
-            ):
-                delta = part["choices"][0].get("delta", {}).get("content")
-                if delta:
-                    yield delta
+class ModelUnreachable(ModelUnavailable):
+    """The model server cannot be reached (refused connection, DNS, not started)."""
 
-    def warm(self, system_prompt: str) -> None:
-        """Read the constant system prompt once at load: llama.cpp reuses the longest common prefix
-        of consecutive prompts, so later questions only pay for their sources and question."""
-        with self._lock:
-            self._llm.create_chat_completion(
-                messages=[{"role": "system", "content": system_prompt}, {"role": "user", "content": ""}], max_tokens=1,
-            )
 
-    def count_tokens(self, text: str) -> int:
-        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+class ModelServerError(ModelUnavailable):
+    """The model server answered with an error status."""
+
+
+@runtime_checkable
+class ChatModel(Protocol):
+    """What the chat and drafting code needs of a model: a name, a context size, streamed text."""
+
+    name: str
+    n_ctx: int
+
+    def stream(self, messages: list[dict], max_tokens: int | None = None) -> Iterator[str]: ...
+
+
+@runtime_checkable
+class WarmableChatModel(Protocol):
+    """A model that can read the constant system prompt once, ahead of the first question."""
+
+    def warm(self, system_prompt: str) -> None: ...
+
+
+def classify_failure(exc: BaseException) -> ModelUnavailable:
+    """Map a client library's exception to one of the typed model errors (by type, never by message)."""
+    import httpx
+    import openai
+
+    if isinstance(exc, ModelUnavailable):
+        return exc
+    if isinstance(exc, (openai.APITimeoutError, httpx.TimeoutException, TimeoutError)):
+        return ModelTimeout("le serveur de modèle ne répond pas (délai dépassé).")
+    if isinstance(exc, StreamCut):
+        return ModelUnreachable("la connexion au serveur de modèle a été coupée pendant la réponse.")
+    if isinstance(exc, (openai.APIConnectionError, httpx.TransportError, ConnectionError)):
+        return ModelUnreachable("le serveur de modèle est injoignable.")
+    if isinstance(exc, openai.APIStatusError):
+        return ModelServerError(f"le serveur de modèle a renvoyé une erreur (HTTP {exc.status_code}).")
+    return ModelUnavailable(f"erreur du modèle ({type(exc).__name__}).")
+
+
+class StreamCut(ConnectionError):
+    """A stream ended without the server's finish_reason: the answer was cut."""
 
 
 class LangChainChatModel:
@@ -107,26 +123,29 @@ class LangChainChatModel:
             if chunk.content:
                 yield str(chunk.content)
         if self.require_finish and not finished:
-            raise ConnectionError("connection closed before the end of the answer")
+            raise StreamCut("connection closed before the end of the answer")
 
     def count_tokens(self, text: str) -> int:
         # servers tokenise differently; ~3 characters a token over-counts slightly, which is safe
         return max(1, len(text) // 3)
 
 
-def build_openai_chat(settings: Settings) -> LangChainChatModel:
-    """Any OpenAI-compatible server through langchain-openai, with short timeouts and few retries."""
+def _chat_openai(settings: Settings, base_url: str, model: str, api_key: Any, retries: int, extra_body: dict | None = None):
     import httpx
     from langchain_openai import ChatOpenAI
 
+    timeout = httpx.Timeout(settings.llm_timeout_s, connect=settings.llm_connect_timeout_s)
+    return ChatOpenAI(
+        model=model, base_url=base_url, timeout=timeout, max_retries=retries, temperature=settings.llm_temperature,
+        max_completion_tokens=settings.llm_max_tokens, streaming=True, api_key=api_key, extra_body=extra_body,
+    )
+
+
+def build_openai_chat(settings: Settings) -> LangChainChatModel:
+    """Any OpenAI-compatible server through langchain-openai, with short timeouts and few retries."""
     if not settings.openai_base_url:
         raise ModelUnavailable("RAG_OPENAI_BASE_URL n'est pas défini : indiquez l'adresse du serveur de modèle.")
-    timeout = httpx.Timeout(settings.llm_timeout_s, connect=settings.llm_connect_timeout_s)
-    chat = ChatOpenAI(
-        model=settings.openai_model, base_url=settings.openai_base_url, timeout=timeout,
-        max_retries=settings.llm_retries, temperature=settings.llm_temperature,
-        max_completion_tokens=settings.llm_max_tokens, streaming=True, api_key=_provider_key(),
-    )
+    chat = _chat_openai(settings, settings.openai_base_url, settings.openai_model, _provider_key(), settings.llm_retries)
     return LangChainChatModel(chat, f"openai:{settings.openai_model}@{settings.openai_base_url}", settings.llm_ctx, require_finish=True)
 
 
@@ -137,7 +156,74 @@ def _provider_key() -> Any:
     return os.environ.get("OPENAI_API_KEY") or "not-needed"
 
 
-def build_chat_model(settings: Settings):
+class LocalChatModel:
+    """The packaged GGUF, served by a supervised child process (rag.runtime) and reached through the
+    same OpenAI-compatible client as remote servers. A crash of the child ends the current answer
+    with :class:`ModelCrashed`; the next call starts a fresh child."""
+
+    def __init__(self, settings: Settings, process=None):
+        from rag.runtime import ModelProcess, local_server_spec
+
+        if process is None:
+            from rag.offline import ensure_model
+
+            path = settings.llm_model_path
+            if path is None and not settings.local_server_command:
+                path = ensure_model(settings.models_dir, settings.local_model)
+            process = ModelProcess(local_server_spec(settings, path), log_dir=settings.cache_dir / "logs")
+        self.process = process
+        self.name = process.spec.name
+        self.n_ctx = settings.llm_ctx
+        self.settings = settings
+        self._lock = threading.Lock()  # one generation at a time: the server holds one KV cache
+        self._client = None
+        self._client_url = ""
+
+    def _chat(self) -> LangChainChatModel:
+        base_url = self.process.ensure_running()
+        if self._client is None or self._client_url != base_url:
+            # repeat_penalty 1.0: the server's default 1.1 garbles copied figures
+            chat = _chat_openai(self.settings, base_url, "local", self.process.api_key, 0,
+                                extra_body={"repeat_penalty": 1.0, "top_p": 0.9})
+            self._client = LangChainChatModel(chat, self.name, self.n_ctx, require_finish=True)
+            self._client_url = base_url
+        return self._client
+
+    def stream(self, messages: list[dict], max_tokens: int | None = None) -> Iterator[str]:
+        with self._lock:
+            try:
+                yield from self._chat().stream(messages, max_tokens=max_tokens)
+            except ModelUnavailable:
+                raise
+            except Exception as exc:
+                raise self._failure(exc) from exc
+
+    def _failure(self, exc: BaseException) -> ModelUnavailable:
+        from rag.runtime import describe_exit
+
+        # the connection error may arrive a moment before the child is reaped
+        for _ in range(20):
+            code = self.process.exit_code()
+            if code is not None:
+                return ModelCrashed(f"le modèle local s'est arrêté ({describe_exit(code)}) ; il redémarrera à la question suivante.")
+            time.sleep(0.05)
+        error = classify_failure(exc)
+        if isinstance(error, ModelTimeout):
+            # a hung child would block every later question: replace it
+            self.process.stop()
+            return ModelTimeout("le modèle local ne répond plus (délai dépassé) ; il redémarrera à la question suivante.")
+        return error
+
+    def warm(self, system_prompt: str) -> None:
+        """Start the child and read the constant system prompt once: llama.cpp reuses the longest
+        common prefix of consecutive prompts, so later questions only pay for sources and question."""
+        list(self.stream([{"role": "system", "content": system_prompt}, {"role": "user", "content": ""}], max_tokens=1))
+
+    def close(self) -> None:
+        self.process.stop()
+
+
+def build_chat_model(settings: Settings) -> ChatModel:
     """The chat model chosen by ``RAG_LLM_BACKEND``."""
     if settings.llm_backend == "openai":
         return build_openai_chat(settings)

@@ -248,7 +248,7 @@ def describe_error(exc: BaseException, folder: Path | None = None) -> str:
     if isinstance(exc, MemoryError):
         return "mémoire insuffisante pour charger ou faire tourner le modèle."
     name = type(exc).__name__
-    if "Timeout" in name or "Connection" in name or "connect" in str(exc).lower():
+    if isinstance(exc, (TimeoutError, ConnectionError)):
         return "le serveur de modèle est injoignable ou ne répond pas."
     return f"erreur inattendue ({name}) ; le détail est dans le journal du serveur."
 
@@ -802,9 +802,12 @@ class Handlers:
 
     # ---- corpus ----------------------------------------------------------------------------
     def document_rows(self) -> list[list]:
+        from rag.ocr import uncertain_label
+
+        unsure = self.engine.index.uncertain_pages()  # scans: « p. 4 : lecture incertaine »
         return [
             [d.source, d.title, KIND_LABELS.get(d.kind, d.kind), LANG_LABELS.get(d.lang, d.lang), d.articles, d.chunks,
-             "indexé" if d.status == "committed" else "interrompu : à ré-indexer"]
+             ("indexé" if d.status == "committed" else "interrompu : à ré-indexer") + (f" ; {uncertain_label(unsure[d.source])}" if d.source in unsure else "")]
             for d in self.engine.index.documents()
         ]
 
@@ -1084,7 +1087,7 @@ def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard |
                 C["admin_notice"] = gr.Markdown("")
                 with gr.Group(visible=True) as admin_box:
                     C["admin_box"] = admin_box
-                    upload = lab(gr.File(file_count="multiple", file_types=[".pdf", ".docx", ".md", ".txt"], label=tr("upload")), "upload")
+                    upload = lab(gr.File(file_count="multiple", file_types=[".pdf", ".docx", ".md", ".txt", ".png", ".jpg", ".jpeg", ".tif", ".tiff"], label=tr("upload")), "upload")
                     with gr.Row():
                         index_btn = lab(gr.Button(tr("index_btn"), variant="primary"), "index_btn", "value")
                         reindex_btn = lab(gr.Button(tr("reindex_btn")), "reindex_btn", "value")
