@@ -1082,6 +1082,12 @@ def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard |
                 C["project_notice"] = gr.Markdown("")
                 C["project_preview"] = lab(gr.Textbox(label=tr("project_preview"), lines=16, max_lines=60, interactive=False, elem_classes=["bidi"]), "project_preview")
 
+            with gr.Tab("Négociation"):
+                from rag.library import load_library, load_rules
+                from rag.negotiation_ui import build_negotiation_tab
+
+                build_negotiation_tab(settings, load_library(settings.clauses_dir), load_rules(settings.rules_file), h.user_of, h._download_copy)
+
             with gr.Tab(tr("tab_corpus")) as tab:
                 tabs.append((tab, "tab_corpus"))
                 C["admin_notice"] = gr.Markdown("")

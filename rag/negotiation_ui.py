@@ -1,0 +1,270 @@
+"""The « Négociation » tab: rounds, status per clause, counter-proposals, redline, costing.
+
+:class:`NegotiationHandlers` holds the logic (plain methods returning dicts keyed by output name,
+testable without a browser); :func:`build_negotiation_tab` lays the components out inside the
+caller's ``gr.Tab`` and wires them. The member is the login (``user_of(request)``); files for
+download go through the caller's ``deliver(path, user)``, which grants them to that user only.
+"""
+
+
+
+import html
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+from rag.db import STATUS_LABELS, ClauseStatus, Database, DatabaseError, migrate_workspaces, open_database
+from rag.negotiation import Negotiation, RoundClosed, StaleVersion, create_project, projects_for
+
+log = logging.getLogger(__name__)
+
+STATUS_CHOICES = [(label, status.value) for status, label in STATUS_LABELS.items()]
+CLAUSE_COLUMNS = ["N°", "Clause", "Statut", "Version", "Dernier auteur", "Mandat"]
+ROUND_COLUMNS = ["Tour", "Date", "Note", "Ouvert par", "Statuts"]
+COST_COLUMNS = ["Revendication", "Année", "Coût (MAD)", "% masse salariale", "Minimum légal (MAD)"]
+
+
+class NegotiationHandlers:
+    def __init__(self, db: Database, settings, library: list, rules: dict, deliver: Callable[[Path, str | None], Path] | None = None):
+        self.db = db
+        self.settings = settings
+        self.library = library
+        self.rules = rules
+        self.deliver = deliver or (lambda path, user: path)
+        self.exports = Path(tempfile.mkdtemp(prefix="ittifaq-nego-"))
+
+    def _user(self, user: str | None) -> str:
+        from rag.workspace import safe_user_id
+
+        return safe_user_id(user)
+
+    def _negotiation(self, project_id, user) -> Negotiation:
+        return Negotiation(self.db, int(project_id), self._user(user), self.library, self.rules)
+
+    def projects(self, user: str | None) -> dict:
+        """Projects of the member (the JSON workspace imported on first visit; a project created
+        from it when there is none yet)."""
+        try:
+            migrate_workspaces(self.db, self.settings.data_dir, self.library)
+            found = projects_for(self.db, self._user(user))
+        except DatabaseError as exc:
+            return {"projects": [], "notice": f"⚠ {exc}"}
+        return {"projects": [(f"{p['title']} — tour {p['rounds']}" + (f" ({p['team']})" if p["team"] else ""), p["id"]) for p in found],
+                "notice": "" if found else "Aucun projet : ajoutez des clauses dans l'onglet Projet de convention, puis revenez ici."}
+
+    def view(self, project_id, user: str | None, notice: str = "") -> dict:
+        if project_id in (None, ""):
+            return {"rounds": [], "clauses": [], "clause_choices": [], "notice": notice or "Choisissez un projet."}
+        try:
+            n = self._negotiation(project_id, user)
+            rounds = [[r.number, r.date, r.note, r.created_by, ", ".join(f"{STATUS_LABELS[ClauseStatus(k)]} : {v}" for k, v in r.statuses.items())] for r in n.rounds()]
+            clauses = n.clauses()
+        except (DatabaseError, KeyError, PermissionError) as exc:
+            return {"rounds": [], "clauses": [], "clause_choices": [], "notice": f"⚠ {exc}"}
+        rows = [[c.position, c.title, c.status_label, c.version, c.author, (c.mandate or {}).get("label", "—")] for c in clauses]
+        return {"rounds": rounds, "clauses": rows, "clause_choices": [(f"{c.position}. {c.title}", c.key) for c in clauses], "notice": notice}
+
+    def open_clause(self, project_id, key, user: str | None) -> dict:
+        try:
+            n = self._negotiation(project_id, user)
+            c = n.clause(key)
+            history = n.history(key)
+        except (DatabaseError, KeyError, PermissionError) as exc:
+            return {"text": "", "status": None, "version": None, "history": f"⚠ {html.escape(str(exc))}"}
+        lines = [f"- tour {e['round']} · {e['at'].replace('T', ' ')} · **{html.escape(e['author'])}** · {e['status_label']}"
+                 + (f" — {html.escape(e['note'])}" if e["note"] else "") for e in history]
+        return {"text": c.text, "status": c.status, "version": c.version, "history": "\n".join(lines)}
+
+    def save(self, project_id, key, text, status, version, user: str | None) -> dict:
+        try:
+            n = self._negotiation(project_id, user)
+            saved = n.save_clause(key, text or "", int(version), status=status or None)
+        except StaleVersion as exc:
+            out = self.view(project_id, user, f"⚠ {exc}")
+            out.update(text=exc.their_text, version=exc.current.version, status=exc.current.status)
+            return out
+        except (DatabaseError, KeyError, ValueError, PermissionError, TypeError) as exc:
+            return self.view(project_id, user, f"⚠ Enregistrement refusé : {exc}")
+        out = self.view(project_id, user, f"Enregistré (version {saved.version}).")
+        out.update(text=saved.text, version=saved.version, status=saved.status)
+        return out
+
+    def new_round(self, project_id, note, user: str | None) -> dict:
+        try:
+            r = self._negotiation(project_id, user).new_round(note or "")
+        except (DatabaseError, RoundClosed, KeyError, PermissionError) as exc:
+            return self.view(project_id, user, f"⚠ {exc}")
+        return self.view(project_id, user, f"Tour {r.number} ouvert (copie du tour précédent).")
+
+    def import_counter(self, project_id, file, user: str | None) -> dict:
+        path = Path(getattr(file, "name", file) or "") if file else None
+        if not path or not path.is_file():
+            return {"comparison": None, "diff": "", "notice": "⚠ Choisissez le fichier de la contre-proposition (DOCX, PDF, MD ou TXT)."}
+        try:
+            comparison = self._negotiation(project_id, user).import_counter_proposal(path, max_bytes=self.settings.max_upload_mb * 1024 * 1024,
+                                                                                    timeout_s=self.settings.parse_timeout_s)
+        except (ValueError, DatabaseError, KeyError, PermissionError) as exc:
+            return {"comparison": None, "diff": "", "notice": f"⚠ {exc}"}
+        parts = []
+        for p in comparison["pairs"]:
+            head = html.escape(f"{p['our_title'] or '—'} ↔ {p['their_title'] or '—'} ({p['method']})")
+            flags = "".join(f'<div style="color:#b00;font-weight:600">⚠ {html.escape(c["message"])} (art. {html.escape(str(c["article"]))})</div>' for c in p["below_floor"])
+            parts.append(f"<h4>{head}</h4>{flags}{p['diff_html']}")
+        changed = sum(1 for p in comparison["pairs"] if p["changed"] or p["key"] is None)
+        return {"comparison": comparison, "diff": "".join(parts), "notice": f"{changed} article(s) différent(s) ou nouveau(x) ; vérifiez puis enregistrez."}
+
+    def apply_counter(self, project_id, comparison, user: str | None) -> dict:
+        if not comparison:
+            return self.view(project_id, user, "⚠ Importez d'abord une contre-proposition.")
+        try:
+            applied = self._negotiation(project_id, user).apply_counter_proposal(comparison)
+        except StaleVersion as exc:
+            return self.view(project_id, user, f"⚠ Import refusé : {exc}")
+        except (DatabaseError, KeyError, ValueError, PermissionError) as exc:
+            return self.view(project_id, user, f"⚠ {exc}")
+        return self.view(project_id, user, f"{len(applied)} clause(s) enregistrée(s) comme contre-proposition patronale.")
+
+    def redline(self, project_id, from_round, to_round, user: str | None) -> dict:
+        from rag.export import atomic_write_bytes, safe_filename
+
+        try:
+            n = self._negotiation(project_id, user)
+            data = n.redline(int(from_round or 1), int(to_round) if to_round else None)
+        except (DatabaseError, KeyError, PermissionError, ValueError, TypeError) as exc:
+            return {"file": None, "notice": f"⚠ {exc}"}
+        path = self.exports / safe_filename(f"{n.title}-modifications-tour-{from_round}", ".docx")
+        atomic_write_bytes(path, data)
+        return {"file": str(self.deliver(path, user)), "notice": "DOCX avec modifications suivies prêt (à accepter ou refuser dans Word ou LibreOffice)."}
+
+    def cost(self, project_id, grid_file, years, user: str | None) -> dict:
+        from rag.costing import GridError, cost_demands, costing_xlsx, demands_from_clause, load_grid
+        from rag.export import atomic_write_bytes
+
+        path = Path(getattr(grid_file, "name", grid_file) or "") if grid_file else None
+        if not path or not path.is_file():
+            return {"table": [], "chart": None, "file": None, "notice": "⚠ Choisissez une grille de salaires (CSV ou XLSX)."}
+        try:
+            grid, notices = load_grid(path, self.settings.max_grid_mb)
+            n = self._negotiation(project_id, user)
+            demands = []
+            for clause in n.agreement().clauses:
+                found, notes = demands_from_clause(clause, self.rules)
+                demands += found
+                notices += notes
+            costing = cost_demands(grid, demands, int(years or 3), self.settings.employer_contribution_rate, notices)
+        except (GridError, ValueError, DatabaseError, KeyError, PermissionError) as exc:
+            return {"table": [], "chart": None, "file": None, "notice": f"⚠ {exc}"}
+        table = [[line.label, y + 1, round(line.years[y]), round(line.shares[y], 2), round(line.floor_years[y])] for line in costing.lines for y in range(costing.years)]
+        table += [["TOTAL", y + 1, round(costing.totals[y]), round(costing.total_shares[y], 2), round(costing.floor_totals[y])] for y in range(costing.years)]
+        import pandas as pd
+
+        chart = pd.DataFrame([{"revendication": line.label[:40], "année": f"an {y + 1}", "coût": round(line.years[y])} for line in costing.lines for y in range(costing.years)])
+        out = self.exports / "chiffrage.xlsx"
+        atomic_write_bytes(out, costing_xlsx(costing))
+        notice = f"Masse salariale de référence : {round(costing.wage_bill):,} MAD/an.".replace(",", " ") + "\n" + "\n".join(f"- {m}" for m in costing.notices)
+        return {"table": table, "chart": chart, "file": str(self.deliver(out, user)), "notice": notice}
+
+
+def build_negotiation_tab(settings, library: list, rules: dict, user_of: Callable[[Any], str | None],
+                          deliver: Callable[[Path, str | None], Path] | None = None, db: Database | None = None) -> NegotiationHandlers | None:
+    """Lay out the tab inside the caller's ``with gr.Tab(...)`` block and wire it."""
+    import gradio as gr
+
+    try:
+        database = db or open_database(settings)
+    except DatabaseError as exc:  # e.g. the PostgreSQL server is down: the rest of the app still works
+        gr.Markdown(f"⚠ Négociation indisponible : {exc}")
+        return None
+    h = NegotiationHandlers(database, settings, library, rules, deliver)
+    comparison = gr.State(None)
+    version = gr.State(None)
+    with gr.Row():
+        project = gr.Dropdown(choices=[], value=None, label="Projet", scale=3)
+        refresh = gr.Button("Actualiser", scale=0)
+    notice = gr.Markdown("")
+    rounds = gr.Dataframe(headers=ROUND_COLUMNS, value=[], interactive=False, label="Tours de négociation")
+    with gr.Row():
+        round_note = gr.Textbox(label="Note du nouveau tour", scale=3)
+        new_round = gr.Button("Ouvrir un nouveau tour", scale=1)
+    clauses = gr.Dataframe(headers=CLAUSE_COLUMNS, value=[], interactive=False, label="Clauses du dernier tour (statut, mandat)")
+    with gr.Row():
+        with gr.Column(scale=3):
+            clause = gr.Dropdown(choices=[], value=None, label="Clause")
+            text = gr.Textbox(label="Texte (dernier tour)", lines=10, max_lines=30)
+            status = gr.Radio(STATUS_CHOICES, label="Statut")
+            save = gr.Button("Enregistrer", variant="primary")
+        with gr.Column(scale=2):
+            history = gr.Markdown("", label="Historique")
+    with gr.Accordion("Contre-proposition patronale", open=False):
+        upload = gr.File(label="Document (DOCX, PDF, MD, TXT)", file_types=[".docx", ".pdf", ".md", ".txt"])
+        compare = gr.Button("Comparer")
+        diff = gr.HTML("")
+        apply = gr.Button("Enregistrer leurs textes comme contre-propositions")
+    with gr.Accordion("Modifications suivies (Word)", open=False):
+        with gr.Row():
+            from_round = gr.Number(value=1, precision=0, label="Depuis le tour")
+            to_round = gr.Number(value=None, precision=0, label="Jusqu'au tour (vide = dernier)")
+        redline = gr.Button("DOCX avec modifications suivies")
+        redline_file = gr.File(label="Téléchargement", interactive=False)
+    with gr.Accordion("Chiffrage des revendications", open=False):
+        grid = gr.File(label="Grille de salaires (CSV ou XLSX)", file_types=[".csv", ".xlsx"])
+        years = gr.Slider(1, 10, value=3, step=1, label="Durée de l'accord (années)")
+        cost = gr.Button("Chiffrer")
+        cost_table = gr.Dataframe(headers=COST_COLUMNS, value=[], interactive=False)
+        cost_chart = gr.BarPlot(x="année", y="coût", color="revendication", label="Coût annuel par revendication (MAD)")
+        cost_file = gr.File(label="Chiffrage XLSX", interactive=False)
+
+    def views(out: dict) -> dict:
+        result = {rounds: out.get("rounds", []), clauses: out.get("clauses", []), notice: out.get("notice", "")}
+        if "clause_choices" in out:
+            result[clause] = gr.update(choices=out["clause_choices"])
+        for name, comp in (("text", text), ("status", status), ("version", version)):
+            if name in out:
+                result[comp] = out[name]
+        return result
+
+    def on_projects(request: gr.Request):
+        out = h.projects(user_of(request))
+        value = out["projects"][0][1] if out["projects"] else None
+        return {project: gr.update(choices=out["projects"], value=value), notice: out["notice"]}
+
+    def on_project(pid, request: gr.Request):
+        return views(h.view(pid, user_of(request)))
+
+    def on_clause(pid, key, request: gr.Request):
+        out = h.open_clause(pid, key, user_of(request))
+        return {text: out["text"], status: out["status"], version: out["version"], history: out["history"]}
+
+    def on_save(pid, key, body, state, ver, request: gr.Request):
+        return views(h.save(pid, key, body, state, ver, user_of(request)))
+
+    def on_round(pid, note, request: gr.Request):
+        return views(h.new_round(pid, note, user_of(request)))
+
+    def on_compare(pid, file, request: gr.Request):
+        out = h.import_counter(pid, file, user_of(request))
+        return {comparison: out["comparison"], diff: out["diff"], notice: out["notice"]}
+
+    def on_apply(pid, cmp, request: gr.Request):
+        return views(h.apply_counter(pid, cmp, user_of(request)))
+
+    def on_redline(pid, start, end, request: gr.Request):
+        out = h.redline(pid, start, end, user_of(request))
+        return {redline_file: out["file"], notice: out["notice"]}
+
+    def on_cost(pid, file, n, request: gr.Request):
+        out = h.cost(pid, file, n, user_of(request))
+        return {cost_table: out["table"], cost_chart: out["chart"], cost_file: out["file"], notice: out["notice"]}
+
+    view_outputs = [rounds, clauses, notice, clause, text, status, version]
+    refresh.click(on_projects, None, [project, notice])
+    project.change(on_project, [project], view_outputs)
+    clause.change(on_clause, [project, clause], [text, status, version, history])
+    save.click(on_save, [project, clause, text, status, version], view_outputs)
+    new_round.click(on_round, [project, round_note], view_outputs)
+    compare.click(on_compare, [project, upload], [comparison, diff, notice])
+    apply.click(on_apply, [project, comparison], view_outputs)
+    redline.click(on_redline, [project, from_round, to_round], [redline_file, notice])
+    cost.click(on_cost, [project, grid, years], [cost_table, cost_chart, cost_file, notice])
+    return h
