@@ -27,6 +27,7 @@ import yaml
 
 from rag.ingest import SUPPORTED_SUFFIXES, IngestError, IsolatedParser, LoadedDocument, load_path, sha256_bytes
 from rag.lexical import LexicalIndex
+from rag.ocr import OcrOptions, uncertain_label
 from rag.settings import Settings
 from rag.store import (  # noqa: F401  (StoreError & co. are part of this module's interface)
     DocumentRecord,
@@ -97,6 +98,8 @@ def chunk_metadata(chunk) -> dict:
         "piece": chunk.piece,
         "pieces": chunk.pieces,
         "sha256": chunk.sha256,
+        "ocr_confidence": chunk.confidence if chunk.confidence is not None else -1.0,  # -1: text layer, no OCR
+        "uncertain_pages": ",".join(str(p) for p in chunk.uncertain_pages),
     }
 
 
@@ -268,6 +271,7 @@ class Index:
             if progress:
                 progress(min(1.0, (start + len(part)) / len(chunks)), f"{doc.source} : {start + len(part)}/{len(chunks)} passages")
         articles = len({c.article for c in chunks if c.article})
+        unsure = uncertain_label(doc.uncertain_pages)
         with self._lock:
             record = DocumentRecord(
                 source=doc.source, sha256=doc.sha256, title=doc.title, kind=doc.kind, lang=doc.lang,
@@ -289,7 +293,17 @@ class Index:
                 )
             self.manifest.put(replace(record, status="committed"))
             self._changed()
-        return FileResult(doc.path, doc.source, "indexed", f"{len(chunks)} passages, {articles} articles", len(chunks), articles)
+        message = f"{len(chunks)} passages, {articles} articles" + (f" ; {unsure}" if unsure else "")
+        return FileResult(doc.path, doc.source, "indexed", message, len(chunks), articles)
+
+    def uncertain_pages(self) -> dict[str, list[int]]:
+        """Pages that OCR read with a low confidence, per indexed document (for the Corpus table)."""
+        data = read_all(self.collection, ["metadatas"], where={"uncertain_pages": {"$ne": ""}})
+        pages: dict[str, set[int]] = {}
+        for meta in data["metadatas"]:
+            if self.is_live(meta):
+                pages.setdefault(meta["source"], set()).update(int(p) for p in str(meta["uncertain_pages"]).split(",") if p)
+        return {source: sorted(numbers) for source, numbers in pages.items()}
 
     def remove(self, source: str) -> bool:
         """Remove a document: mark it, delete its chunks, forget it (same crash-safe order)."""
@@ -319,7 +333,8 @@ class Index:
         self.refresh(force=True)  # decide "unchanged" on what the server holds now
         results: list[FileResult] = []
         max_bytes = self.settings.max_upload_mb * 1024 * 1024
-        parser = IsolatedParser(self.settings.parse_timeout_s, max_bytes, self.settings.max_pdf_pages) if isolated else None
+        ocr = OcrOptions.from_settings(self.settings)
+        parser = IsolatedParser(self.settings.parse_timeout_s, max_bytes, self.settings.max_pdf_pages, ocr=ocr) if isolated else None
         try:
             for n, path in enumerate(files):
                 share = (n / len(files), (n + 1) / len(files))
@@ -328,19 +343,19 @@ class Index:
                     if progress:
                         progress(share[0] + (share[1] - share[0]) * fraction, message)
 
-                results.append(self._index_one(path, parser, max_bytes, step, force))
+                results.append(self._index_one(path, parser, max_bytes, step, force, ocr))
         finally:
             if parser is not None:
                 parser.close()
         return results
 
-    def _index_one(self, path: Path, parser, max_bytes: int, step, force: bool) -> FileResult:
+    def _index_one(self, path: Path, parser, max_bytes: int, step, force: bool, ocr: OcrOptions | None = None) -> FileResult:
         from rag.ingest import clean_filename
 
         source = clean_filename(path.name)
         try:
             if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-                raise IngestError("unsupported", f"Type de fichier non pris en charge ({path.suffix or 'sans extension'}) : PDF, DOCX, MD ou TXT.")
+                raise IngestError("unsupported", f"Type de fichier non pris en charge ({path.suffix or 'sans extension'}) : PDF, DOCX, MD, TXT ou image (PNG, JPEG, TIFF).")
             size = path.stat().st_size
             if size > max_bytes:
                 raise IngestError("too_large", f"Fichier de {size / 1048576:.1f} Mo : la limite est de {max_bytes / 1048576:.0f} Mo.")
@@ -349,7 +364,10 @@ class Index:
                 step(1.0, f"{source} : inchangé")
                 return FileResult(str(path), source, "skipped", "inchangé depuis la dernière indexation")
             step(0.0, f"{source} : analyse")
-            doc = parser.load(path) if parser else load_path(path, max_bytes, self.settings.max_pdf_pages)
+            def reading(fraction: float, message: str) -> None:  # OCR, page by page; the bar moves when embedding
+                step(0.0, f"{source} : {message}")
+
+            doc = parser.load(path, reading) if parser else load_path(path, max_bytes, self.settings.max_pdf_pages, ocr=ocr, progress=reading)
             doc.path = str(path)
             result = self.add_document(doc, step)
             result.path = str(path)

@@ -1,8 +1,10 @@
-"""Files → pages of clean text with provenance (PDF, DOCX, Markdown, plain text).
+"""Files → pages of clean text with provenance (PDF, DOCX, Markdown, plain text, scans and photos).
 
 Every refusal is an :class:`IngestError` whose message is written for a negotiator, in French.
 Parsing of untrusted files runs in a child process with a time limit and a memory cap
-(:func:`load_isolated`), because PDF parsers have known endless-loop and bomb inputs.
+(:class:`IsolatedParser`), because PDF parsers have known endless-loop and bomb inputs. Scanned
+pages and images are read by OCR (:mod:`rag.ocr`) in the same child; each page read by OCR extends
+the time limit by its own budget.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 import codecs
 import hashlib
 import logging
+import os
 import re
+import time
 import unicodedata
 import zipfile
 from concurrent.futures import ProcessPoolExecutor
@@ -23,7 +27,8 @@ import yaml
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_SUFFIXES = {".pdf", ".docx", ".md", ".markdown", ".txt"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff"}  # read by OCR (rag.ocr)
+SUPPORTED_SUFFIXES = {".pdf", ".docx", ".md", ".markdown", ".txt"} | IMAGE_SUFFIXES
 KINDS = ("law", "decree", "agreement", "intl_convention", "press", "project", "other")
 MAX_DOCX_UNCOMPRESSED = 200 * 1024 * 1024
 PARSER_MEMORY_CAP = 2 * 1024 * 1024 * 1024
@@ -45,6 +50,9 @@ class IngestError(Exception):
 class Page:
     number: int | None
     text: str
+    ocr: str | None = None  # Tesseract language(s) when the text was read by OCR ("ara", "fra", "ara+fra")
+    confidence: float | None = None  # OCR: mean word confidence, 0–100
+    uncertain: bool = False  # OCR: confidence under the threshold, « lecture incertaine »
 
 
 @dataclass
@@ -62,6 +70,11 @@ class LoadedDocument:
     @property
     def text(self) -> str:
         return "\n".join(p.text for p in self.pages)
+
+    @property
+    def uncertain_pages(self) -> list[int]:
+        """Pages read by OCR with a low confidence (« p. 4 : lecture incertaine »)."""
+        return [p.number or 1 for p in self.pages if p.uncertain]
 
 
 # --------------------------------------------------------------------------------------------
@@ -190,8 +203,11 @@ def clean_pdf_page(raw: str) -> str:
     return text.strip("\n")
 
 
-def load_pdf(data: bytes, max_pages: int) -> tuple[list[Page], dict]:
+def load_pdf(data: bytes, max_pages: int, ocr=None, progress=None) -> tuple[list[Page], dict]:
+    """Pages of a PDF: the text layer, or OCR (``ocr``: :class:`rag.ocr.OcrOptions`) where it has none."""
     import io
+
+    from rag import ocr as ocr_pages
 
     import pypdf
     from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError, PdfReadError, PyPdfError
@@ -211,8 +227,11 @@ def load_pdf(data: bytes, max_pages: int) -> tuple[list[Page], dict]:
         if n_pages > max_pages:
             raise IngestError("too_many_pages", f"PDF de {n_pages} pages : la limite est de {max_pages} pages.")
         pages = []
+        scanned: dict[int, tuple[float, float]] = {}  # pages to read by OCR: number → size in points
         for i, page in enumerate(reader.pages, start=1):
             pages.append(Page(i, clean_pdf_page(page.extract_text() or "")))
+            if not ocr_pages.text_layer_usable(pages[-1].text) and ocr_pages.page_has_images(page):
+                scanned[i] = ocr_pages.page_size_points(page)
         info = {}
         try:
             if reader.metadata and reader.metadata.title:
@@ -229,7 +248,18 @@ def load_pdf(data: bytes, max_pages: int) -> tuple[list[Page], dict]:
         raise IngestError("pdf_bomb", "PDF anormal : un de ses contenus dépasse les limites de sécurité (bombe de décompression ou fichier piégé) : refusé.") from exc
     except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, AssertionError, RecursionError, OSError) as exc:
         raise IngestError("corrupt_pdf", f"PDF illisible ou tronqué ({type(exc).__name__}) : vérifiez le fichier ou exportez-le de nouveau.") from exc
-    if sum(len(p.text.strip()) for p in pages) < 20 * max(1, min(len(pages), 5)) and not any(len(p.text.strip()) > 200 for p in pages):
+    def too_little_text() -> bool:
+        return sum(len(p.text.strip()) for p in pages) < 20 * max(1, min(len(pages), 5)) and not any(len(p.text.strip()) > 200 for p in pages)
+
+    if scanned:
+        options = ocr or ocr_pages.OcrOptions()
+        if too_little_text() or ocr_pages.ocr_status(options).available:
+            pages = ocr_pages.ocr_pdf_pages(data, pages, scanned, options, progress)  # refuses clearly without Tesseract
+        else:
+            log.warning("%d scanned pages left unread: %s", len(scanned), ocr_pages.ocr_status(options).message)
+        if too_little_text():
+            raise IngestError("ocr_empty", "Aucun texte n'a pu être lu sur ce document scanné (pages blanches ou illisibles) : rien à indexer.")
+    if too_little_text():
         raise IngestError("needs_ocr", "Ce PDF ne contient pas de texte (document scanné ?) : il faut d'abord le passer à l'OCR.")
     return pages, info
 
@@ -281,12 +311,15 @@ def load_docx(data: bytes) -> tuple[list[Page], dict]:
 _HTML_START = re.compile(rb"^\s*(<!doctype html|<html|<svg|<\?xml)", re.I)
 
 
-def load_bytes(data: bytes, name: str, max_pages: int = 2000, path: str = "") -> LoadedDocument:
-    """Parse one file's bytes. Raises :class:`IngestError` with a clear message on any problem."""
+def load_bytes(data: bytes, name: str, max_pages: int = 2000, path: str = "", ocr=None, progress=None) -> LoadedDocument:
+    """Parse one file's bytes. Raises :class:`IngestError` with a clear message on any problem.
+
+    ``ocr`` (:class:`rag.ocr.OcrOptions`, default settings when None) governs scanned pages and
+    images; ``progress(fraction, message)`` hears of each page read by OCR."""
     source = clean_filename(name)
     suffix = Path(source).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise IngestError("unsupported", f"Type de fichier non pris en charge ({suffix or 'sans extension'}) : PDF, DOCX, MD ou TXT seulement.")
+        raise IngestError("unsupported", f"Type de fichier non pris en charge ({suffix or 'sans extension'}) : PDF, DOCX, MD, TXT ou image (PNG, JPEG, TIFF) seulement.")
     if not data.strip(b"\x00 \r\n\t\xef\xbb\xbf"):
         raise IngestError("empty", "Fichier vide : rien à indexer.")
     if suffix in {".md", ".markdown", ".txt"} and _HTML_START.match(data[:200]):
@@ -294,8 +327,13 @@ def load_bytes(data: bytes, name: str, max_pages: int = 2000, path: str = "") ->
     front: dict = {}
     info: dict = {}
     if suffix == ".pdf":
-        pages, info = load_pdf(data, max_pages)
+        pages, info = load_pdf(data, max_pages, ocr, progress)
         fmt = "pdf"
+    elif suffix in IMAGE_SUFFIXES:
+        from rag.ocr import load_image
+
+        pages = load_image(data, ocr, progress)
+        fmt = "image"
     elif suffix == ".docx":
         pages, info = load_docx(data)
         fmt = "docx"
@@ -334,7 +372,7 @@ def first_heading(text: str) -> str | None:
     return None
 
 
-def load_path(path: Path, max_bytes: int, max_pages: int) -> LoadedDocument:
+def load_path(path: Path, max_bytes: int, max_pages: int, ocr=None, progress=None) -> LoadedDocument:
     """Read and parse one file, refusing oversize files before reading them whole."""
     try:
         size = path.stat().st_size
@@ -346,7 +384,7 @@ def load_path(path: Path, max_bytes: int, max_pages: int) -> LoadedDocument:
         data = path.read_bytes()
     except OSError as exc:
         raise IngestError("unreadable", f"Fichier illisible : {exc.strerror}.") from exc
-    return load_bytes(data, path.name, max_pages=max_pages, path=str(path))
+    return load_bytes(data, path.name, max_pages=max_pages, path=str(path), ocr=ocr, progress=progress)
 
 
 def _limit_memory(cap: int = PARSER_MEMORY_CAP) -> None:
@@ -358,24 +396,62 @@ def _limit_memory(cap: int = PARSER_MEMORY_CAP) -> None:
         pass
 
 
-class IsolatedParser:
-    """Parses files in a child process (time limit + memory cap); a runaway parse kills only the child."""
+_events = None  # in the parser child: the queue its progress goes to (see IsolatedParser)
+_parent_pid = 0
 
-    def __init__(self, timeout_s: float, max_bytes: int, max_pages: int, memory_cap: int = PARSER_MEMORY_CAP):
+
+def _start_child(cap: int, events) -> None:
+    global _events, _parent_pid
+    _limit_memory(cap)
+    _events, _parent_pid = events, os.getppid()
+
+
+def _report(fraction: float, message: str) -> None:
+    if os.getppid() != _parent_pid:
+        os._exit(1)  # the app was killed (kill -9): stop reading pages nobody will index
+    if _events is not None:
+        _events.put((fraction, message))
+
+
+def _load_in_child(path: Path, max_bytes: int, max_pages: int, ocr) -> LoadedDocument:
+    return load_path(path, max_bytes, max_pages, ocr=ocr, progress=_report)
+
+
+class IsolatedParser:
+    """Parses files in a child process (time limit + memory cap); a runaway parse kills only the child.
+
+    The limit is ``timeout_s`` for the file, renewed for ``ocr.page_timeout_s`` (+5 s) each time the
+    child starts the OCR of a page (it says so through a queue, which also feeds ``progress``);
+    the number of such pages is capped by ``ocr.max_pages``."""
+
+    def __init__(self, timeout_s: float, max_bytes: int, max_pages: int, memory_cap: int = PARSER_MEMORY_CAP, ocr=None):
+        from rag.ocr import OcrOptions
+
         self.timeout_s = timeout_s
         self.max_bytes = max_bytes
         self.max_pages = max_pages
         self.memory_cap = memory_cap  # bytes of address space for the child (RLIMIT_AS)
+        self.ocr = ocr or OcrOptions()
         self._pool: ProcessPoolExecutor | None = None
+        self._events = None
 
     def _get_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             import multiprocessing
 
+            context = multiprocessing.get_context("spawn")
+            # a SimpleQueue writes from the child's own thread: no feeder thread to outlive a kill
+            self._events = context.SimpleQueue()
             self._pool = ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_limit_memory, initargs=(self.memory_cap,)
+                max_workers=1, mp_context=context, initializer=_start_child, initargs=(self.memory_cap, self._events)
             )
         return self._pool
+
+    def _drain(self) -> list[tuple[float, str]]:
+        events = []
+        while self._events is not None and not self._events.empty():
+            events.append(self._events.get())
+        return events
 
     def _reset(self) -> None:
         if self._pool is not None:
@@ -383,14 +459,31 @@ class IsolatedParser:
                 proc.kill()
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+            self._events = None
 
-    def load(self, path: Path) -> LoadedDocument:
-        future = self._get_pool().submit(load_path, path, self.max_bytes, self.max_pages)
+    def load(self, path: Path, progress=None) -> LoadedDocument:
+        """Parse one file in the child; ``progress(fraction, message)`` hears of each OCR page."""
+        pool = self._get_pool()
+        self._drain()  # nothing is left from an earlier file
+        future = pool.submit(_load_in_child, path, self.max_bytes, self.max_pages, self.ocr)
+        deadline = time.monotonic() + self.timeout_s
+        ocr_step = ""
         try:
-            return future.result(timeout=self.timeout_s)
-        except FutureTimeout as exc:
-            self._reset()
-            raise IngestError("timeout", f"L'analyse du fichier a dépassé {self.timeout_s:.0f} s (fichier piégé ou corrompu) : abandonnée.") from exc
+            while True:
+                try:
+                    return future.result(timeout=max(0.0, min(0.25, deadline - time.monotonic())))
+                except FutureTimeout:
+                    pass
+                for fraction, message in self._drain():
+                    ocr_step = message
+                    deadline = max(deadline, time.monotonic() + self.ocr.page_timeout_s + 5)
+                    if progress:
+                        progress(fraction, message)
+                if time.monotonic() >= deadline:
+                    self._reset()
+                    if ocr_step:
+                        raise IngestError("timeout", f"L'OCR a dépassé {self.ocr.page_timeout_s:.0f} s pour une page ({ocr_step}) : fichier abandonné.")
+                    raise IngestError("timeout", f"L'analyse du fichier a dépassé {self.timeout_s:.0f} s (fichier piégé ou corrompu) : abandonnée.")
         except BrokenProcessPool as exc:
             self._reset()
             # killed by the memory cap, or a native crash of the parser: either way the file is the cause

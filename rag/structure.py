@@ -7,6 +7,11 @@ fiches) is split on its Markdown headings.
 
 PDF headings sometimes carry a footnote number glued to the article number ("Article 25635" is
 article 256 with note 35); numbered articles are read as an increasing sequence to undo that.
+
+Pages read by OCR (``Page.ocr``) get more lenient headings: misread words ("Articlc 12", "Artide 12",
+"ARTICLE l2", "Article ler", "الماده 12", "12 المادة") are repaired before matching, and a heading
+line is refused when the line before it is cut at "l'", "de", "في"… (a reference to an article
+wrapped onto the next line, which OCR line breaks make common).
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ import re
 from dataclasses import dataclass, field
 
 from rag.ingest import LoadedDocument
+
+# first line of every excerpt taken from a page that OCR read with a low confidence
+UNCERTAIN_NOTICE = "⚠ Lecture incertaine (texte scanné, reconnu par OCR) : vérifiez sur l'original."
 
 ARABIC_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 
@@ -43,6 +51,75 @@ HEADING_LEVELS = [
     (3, re.compile(r"^\s*(الفرع\s+\S+.*)$")),
 ]
 MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+
+# --- OCR repairs ------------------------------------------------------------------------------
+_OCR_LOOKALIKE_DIGITS = str.maketrans({"l": "1", "I": "1", "|": "1", "!": "1", "i": "1", "O": "0", "o": "0"})
+_OCR_ROMAN = str.maketrans({"1": "I", "l": "I", "|": "I", "!": "I"})
+_OCR_LABEL = re.compile(r"[0-9lIO|!]+(?:[.-][0-9lIO|!]+)*")
+_OCR_FIRST = {"ler", "1er", "ier", "lcr", "1cr", "icr", "1e", "le"}
+_OCR_WRAPPED = re.compile(r"(?:\b[lLdD]['’]|\b(?:à|aux|des|les|de|du|par|selon|et|ou|en|au|sur)|(?:^|\s)(?:في|من|على|إلى|الى|بمقتضى|بموجب|حسب|وفق|طبق|ضمن|و))\s*$")
+_OCR_AR_WORD = re.compile(r"^(?:ال|أل|إل|آل)مـ*اد(?:ة|ه|ّة)")
+
+
+def _distance(a: str, b: str) -> int:
+    """Plain edit distance (short words only)."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def _ocr_article_word(word: str) -> bool:
+    """"Article" as OCR misreads it: "Articlc", "Artide", "Anicle", "ARTICLE", "Art1cle" (not "articles")."""
+    if not word or word[0] not in "AÀ":  # a heading starts with a capital; "article 12" mid-sentence wraps
+        return False
+    low = word.lower().rstrip(".:")
+    if low in {"article", "art"}:
+        return True
+    return 6 <= len(low) <= 8 and not low.endswith("s") and _distance(low.translate({ord("1"): "i", ord("!"): "i", ord("|"): "l"}), "article") <= 2
+
+
+def _ocr_label(label: str) -> str:
+    """"l2" → "12", "1O" → "10", "ler" → "1er", "prernier" → "premier"; anything else unchanged."""
+    low = label.lower()
+    if low in _OCR_FIRST:
+        return "1er"
+    if len(low) >= 6 and _distance(low, "premier") <= 2:
+        return "premier"
+    match = _OCR_LABEL.fullmatch(label)
+    if match and any(ch.isdigit() for ch in label):
+        return label.translate(_OCR_LOOKALIKE_DIGITS)
+    return label
+
+
+def repair_ocr_line(line: str) -> str:
+    """A line of OCR text with a misread heading word or number put right (else unchanged)."""
+    text = line.strip()
+    if not text:
+        return text
+    if "\u0600" <= text[0] <= "\u06FF" or text[0].isdigit() or text[0] in "٠١٢٣٤٥٦٧٨٩":
+        text = text.replace("\u0640", "")  # tatweel
+        swapped = re.fullmatch(r"([0-9٠-٩]+)\s*[.:]?\s*(المادة|الماده)", text)  # number read before the word
+        if swapped:
+            text = f"المادة {swapped.group(1)}"
+        text = _OCR_AR_WORD.sub("المادة", text)
+        text = re.sub(r"^المادة(?=[0-9٠-٩])", "المادة ", text)
+        return re.sub(r"^(المادة\s+\S+)ي(?=\s*$|\s*[:.\-–—])", r"\1ى", text)  # الأولي → الأولى
+    head, _, rest = text.partition(" ")
+    glued = re.fullmatch(r"([A-Za-z!|1]*?[A-Za-z])(\d[0-9lIO]*(?:[.-]\d+)*[.:]?)", head)  # "Article12"
+    if glued and _ocr_article_word(glued.group(1)):
+        head, rest = glued.group(1), f"{glued.group(2)} {rest}".strip()
+    if _ocr_article_word(head) and rest:
+        label, _, tail = rest.strip().partition(" ")
+        stop = re.match(r"^(.*?)([.:]?)$", label)
+        return " ".join(part for part in ("Article", _ocr_label(stop.group(1)) + stop.group(2), tail) if part)
+    level = re.fullmatch(r"(Livre|Titre|Chapitre|LIVRE|TITRE|CHAPITRE)\s+([IVXLl1|!]+)\b(.*)", text)
+    if level and re.search(r"[IVX]", level.group(2)):  # "Chapitre Il", "Titre I1": roman, misread
+        return f"{level.group(1)} {level.group(2).translate(_OCR_ROMAN)}{level.group(3)}"
+    return text
 _CONTINUATION_END = re.compile(r"\b(de|du|des|la|le|les|et|à|au|aux|en|l'|d'|par|pour|sur)\s*$", re.I)
 
 
@@ -156,13 +233,19 @@ def parse_units(doc: LoadedDocument) -> list[Unit]:
         head = heading_path() + ([printed] if printed else [])
         current = Unit(head, article, "", [page] if page else [], start=offset)
 
+    ocr_pages = {p.number for p in doc.pages if p.ocr}
     skip_next = False
     for i, (page, line) in enumerate(lines):
         if skip_next:
             skip_next = False
             continue
         stripped = line.strip()
+        scanned = page in ocr_pages
+        if scanned:
+            stripped = repair_ocr_line(stripped)
         matched = _match_article(stripped) if stripped else None
+        if matched and scanned and i and _OCR_WRAPPED.search(lines[i - 1][1].strip()):
+            matched = None  # "… prévues à l'" / "Article 18" is a reference, not a heading
         if matched:
             raw_label, suffix, arabic = matched
             label = _article_printed(raw_label)
@@ -241,6 +324,8 @@ class Chunk:
     piece: int
     pieces: int
     sha256: str
+    confidence: float | None = None  # OCR: lowest mean word confidence of its pages; None = text layer
+    uncertain_pages: list[int] = field(default_factory=list)  # its pages marked « lecture incertaine »
 
 
 # headings the embedder reads before a passage (e.g. chapter, section, article). Each one costs
@@ -315,7 +400,13 @@ def chunk_units(doc: LoadedDocument, units: list[Unit], encoding, max_tokens: in
     import hashlib
 
     chunks: list[Chunk] = []
+    by_number = {p.number: p for p in doc.pages if p.ocr}
     for index, unit in enumerate(units):
+        read = [by_number[n] for n in unit.pages if n in by_number]
+        confidences = [p.confidence for p in read if p.confidence is not None]
+        unsure = [p.number for p in read if p.uncertain]
+        # the notice travels with the excerpt: whoever reads or cites it sees the doubt
+        notice = f"{UNCERTAIN_NOTICE}\n" if unsure else ""
         body = re.sub(r"[ \t]+", " ", unit.text)
         body = re.sub(r"\n{3,}", "\n\n", body).strip()
         pieces = split_body(body, encoding, max_tokens, overlap)
@@ -326,7 +417,7 @@ def chunk_units(doc: LoadedDocument, units: list[Unit], encoding, max_tokens: in
             chunks.append(
                 Chunk(
                     chunk_id=chunk_id,
-                    text=f"{head}\n{piece}".strip(),
+                    text=f"{head}\n{notice}{piece}".strip(),
                     body=piece,
                     dense_text=(dense_heading(unit) + "\n" + piece).strip(),
                     source=doc.source,
@@ -341,6 +432,8 @@ def chunk_units(doc: LoadedDocument, units: list[Unit], encoding, max_tokens: in
                     piece=n,
                     pieces=len(pieces),
                     sha256=doc.sha256,
+                    confidence=min(confidences) if confidences else None,
+                    uncertain_pages=unsure,
                 )
             )
     return chunks
