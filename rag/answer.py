@@ -184,9 +184,17 @@ class ChatEngine:
         """Drop everything when nothing is close enough: better "not found" than an invented answer."""
         if not hits:
             return []
+        if query and self._uncovered_countries(query):
+            return []  # the law of a country no indexed text covers: a Moroccan answer would mislead
         if any(h.via == "article" for h in hits):
             return hits
         best = max((h.similarity or 0.0) for h in hits)
+        if not best and query and hasattr(self.retriever, "closeness"):
+            best = self.retriever.closeness(query)  # the hits shown came from the lexical side only
+        if query and hasattr(self.retriever, "unknown_names") and self.retriever.unknown_names(query):
+            # a company, fund or body no indexed text mentions: answer only when the rest of the
+            # question is clearly about these texts
+            return hits if best >= self.settings.min_similarity + self.settings.unknown_name_margin else []
         if best >= self.settings.min_similarity:
             return hits
         # cross-language questions score lower in e5: accept them when they use labour-law
@@ -197,6 +205,12 @@ class ChatEngine:
         legal = bool(query) and bool((glossary and glossary.matches(query)) or parse_scope(query).kinds)
         lexical = legal and any("lexical" in h.via and "dense" in h.via for h in hits[:3])
         return hits if lexical and best >= self.settings.min_similarity - self.settings.lexical_similarity_margin else []
+
+    def _uncovered_countries(self, query: str) -> set[str]:
+        from rag.jurisdiction import uncovered_countries
+
+        covered = self.retriever.covered_jurisdictions() if hasattr(self.retriever, "covered_jurisdictions") else {"MA"}
+        return uncovered_countries(query, covered)
 
     def fit_sources(self, hits: list[Hit], question: str) -> tuple[list[tuple[str, Hit, str]], list[str]]:
         """Give each source a key and fit them in the model window by tiktoken counts; say what was cut."""

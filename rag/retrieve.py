@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from rag.ingest import detect_lang
+from rag.lexical import tokenize
 from rag.structure import ARABIC_DIGITS, ARABIC_ORDINALS, normalise_article_label
 
 
@@ -134,6 +135,9 @@ def parse_article_refs(query: str) -> list[ArticleRef]:
     return [ArticleRef(key, hint) for key in keys]
 
 
+STRUCTURED_KINDS = {"law", "decree", "agreement", "intl_convention"}
+
+
 class Retriever:
     """Search over an :class:`rag.index.Index` with an injected embedder."""
 
@@ -202,12 +206,66 @@ class Retriever:
 
     # ---- public ----------------------------------------------------------------------------
     def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
-        """Best hits first; at most one piece per (source, article)."""
+        """Best hits first; at most one piece per (source, article).
+
+        A question that names several jurisdictions ("au Maroc et en France", "under C98 and the
+        Code") is searched once per jurisdiction and the lists are interleaved, so that a
+        comparison gets the texts of both sides."""
+        from rag.jurisdiction import JURISDICTION_KINDS, named_jurisdictions
+
         k = k or self.settings.top_k
         filters = filters or Filters()
         query = query.strip()
         if not query:
             return []
+        named = [j for j in named_jurisdictions(query) if j in JURISDICTION_KINDS]
+        if len(named) < 2 or filters.kinds or filters.sources:
+            return self._search_one(query, k, filters, named)
+        per_side = [self._search_one(query, k, Filters(kinds=JURISDICTION_KINDS[j], langs=filters.langs), named) for j in named]
+        exact = [h for side in per_side for h in side if h.via == "article"]
+        merged: list[Hit] = []
+        seen: set[str] = set()
+        for hit in exact + [h for rank in zip(*[[h for h in side if h.via != "article"] for side in per_side]) for h in rank] \
+                + sorted((h for side in per_side for h in side), key=lambda h: h.score, reverse=True):
+            if hit.chunk_id not in seen:
+                seen.add(hit.chunk_id)
+                merged.append(hit)
+        return merged[:k]
+
+    def unknown_names(self, query: str) -> list[str]:
+        """Names in the question (capitalised words past the first, acronyms) that no indexed text
+        contains: « Teleperformance », « CIMR », « FIFA ». A question about them cannot be answered
+        from these texts, however close its other words are to the law."""
+        from rag.jurisdiction import NAMED_JURISDICTIONS
+
+        lexical, _, _ = self.index.lexical()
+        if not len(lexical):
+            return []
+        masked = query
+        for rx in [*NAMED_JURISDICTIONS.values(), _REF_LATIN, _REF_CODE, _CONVENTION_NUMBER]:
+            masked = rx.sub(" ", masked)
+        names = []
+        for sentence in re.split(r"(?<=[.?!;:])\s+|\n", masked):
+            words = re.findall(r"[A-Za-zÀ-ÖØ-öø-ÿ][\w'’-]*", sentence)
+            for n, word in enumerate(words):
+                word = re.split(r"['’]", word)[-1] or word  # l'OIT → OIT
+                if len(word) < 2 or not tokenize(word):
+                    continue
+                acronym = word.isupper()
+                if (acronym or (n > 0 and word[:1].isupper())) and not lexical.knows(word):
+                    names.append(word)
+        return names
+
+    def closeness(self, query: str) -> float:
+        """The question's best dense similarity to any live passage."""
+        _, similarity = self._dense(query, Filters(), 5)
+        return max(similarity.values(), default=0.0)
+
+    def covered_jurisdictions(self) -> set[str]:
+        catalog = self.index.catalog
+        return {catalog.jurisdiction(d.source, d.kind) for d in self.index.documents() if d.status == "committed"} - {""}
+
+    def _search_one(self, query: str, k: int, filters: Filters, named: list[str]) -> list[Hit]:
         n = self.settings.candidates
         lang = detect_lang(query)
         refs = parse_article_refs(query)
@@ -230,6 +288,15 @@ class Retriever:
                     scores[cid] *= self.settings.named_text_boost
                 elif scope.matches(meta):
                     scores[cid] *= self.settings.scope_boost
+        catalog = self.index.catalog
+        for cid, (meta, _) in rows.items():
+            # Moroccan law first: a foreign agreement the question does not name is a comparable
+            jurisdiction = catalog.jurisdiction(meta.get("source", ""), meta.get("kind", ""))
+            if jurisdiction and jurisdiction not in ("MA", "ILO") and jurisdiction not in named:
+                scores[cid] *= self.settings.comparable_weight
+            # a heading or preamble piece of a text made of articles states no rule of its own
+            if not meta.get("article_key") and meta.get("kind") in STRUCTURED_KINDS:
+                scores[cid] *= self.settings.unnumbered_weight
         return self._assemble(exact, self._group(scores, rows, via, lang, similarity), k)
 
     def _work(self, source: str) -> str:

@@ -1,0 +1,92 @@
+"""Jurisdiction: Moroccan law first, foreign comparables labelled and ranked after, comparisons get
+both sides, and questions about a country or a body no indexed text covers get « not found »."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer import ChatEngine
+from rag.jurisdiction import countries_named, named_jurisdictions, uncovered_countries
+from rag.retrieve import Filters
+
+MA_LAW = """---
+kind: law
+title: Loi marocaine test
+---
+# Loi marocaine test
+### Article 184
+Dans les activités non agricoles, la durée normale du travail est fixée à 44 heures par semaine.
+### Article 231
+Le salarié a droit à un congé annuel payé d'un jour et demi de travail effectif par mois de service.
+"""
+FR_AGREEMENT = """# Avenant centres d'appels test
+### Article 5
+La pause déjeuner est d'au moins 45 minutes et la durée du travail hebdomadaire suit la loi française.
+### Article 17
+Le congé payé est de 2,5 jours ouvrables par mois de travail effectif.
+"""
+
+
+@pytest.fixture
+def two_jurisdictions(engine, tmp_path):
+    (tmp_path / "loi_maroc_test.md").write_text(MA_LAW, encoding="utf-8")
+    # a file name the catalog knows as a French agreement (jurisdiction FR)
+    (tmp_path / "fr_idcc2098_avenant_2002-06-20_centres_appels.md").write_text(FR_AGREEMENT, encoding="utf-8")
+    results = engine.index.index_paths([tmp_path / "loi_maroc_test.md", tmp_path / "fr_idcc2098_avenant_2002-06-20_centres_appels.md"], isolated=False)
+    assert all(r.status == "indexed" for r in results), results
+    engine.settings.min_similarity = 0.05
+    return engine
+
+
+def test_country_names_in_three_languages_and_adjectives():
+    assert countries_named("What is the statutory minimum wage in Spain?") == {"ES"}
+    assert countries_named("salaire minimum en Tunisie") == {"TN"}
+    assert countries_named("كم يبلغ الحد الأدنى للأجور في الجزائر؟") == {"DZ"}
+    assert countries_named("مدة إجازة الأمومة في قانون العمل المصري") == {"EG"}
+    assert countries_named("Quelle est la durée du travail ?") == set()
+    assert countries_named("ما هي مدة الشغل الأسبوعية؟") == set()
+    assert uncovered_countries("au Maroc et en France", {"MA", "FR", "ILO"}) == set()
+    assert uncovered_countries("en Espagne", {"MA", "FR", "ILO"}) == {"ES"}
+
+
+def test_named_jurisdictions():
+    assert named_jurisdictions("Au Maroc et en France, combien de jours de congé ?") == ["MA", "FR"]
+    assert named_jurisdictions("Under ILO Convention 98 and the Moroccan Labour Code") == ["MA", "ILO"]
+    assert named_jurisdictions("Combien d'heures par semaine ?") == []
+
+
+def test_moroccan_law_answers_first_when_no_foreign_text_is_named(two_jurisdictions):
+    hits = two_jurisdictions.retriever.search("Combien d'heures de travail par semaine au maximum dans un centre d'appels ?", k=4)
+    assert hits[0].source == "loi_maroc_test.md" and hits[0].article == "184"
+    foreign = next(h for h in hits if h.source.startswith("fr_idcc"))
+    two_jurisdictions.settings.comparable_weight = 1.0
+    plain = two_jurisdictions.retriever.search("Combien d'heures de travail par semaine au maximum dans un centre d'appels ?", k=4)
+    same = next(h for h in plain if h.chunk_id == foreign.chunk_id)
+    assert foreign.score == pytest.approx(same.score * 0.5, rel=1e-3)  # the comparable is ranked at half weight
+
+
+def test_a_comparison_gets_both_texts(two_jurisdictions):
+    hits = two_jurisdictions.retriever.search("Combien de jours de congé payé par mois au Maroc et dans l'accord français ?", k=2)
+    assert {h.source for h in hits} == {"loi_maroc_test.md", "fr_idcc2098_avenant_2002-06-20_centres_appels.md"}
+    assert {h.article for h in hits} == {"231", "17"}
+
+
+def test_uncovered_country_and_unknown_body_get_not_found(two_jurisdictions):
+    gate = ChatEngine(two_jurisdictions.retriever, None, two_jurisdictions.settings)
+    retriever = two_jurisdictions.retriever
+    question = "Combien de jours de congé payé par mois en Espagne ?"
+    assert retriever.search(question, k=4) and gate.relevant(retriever.search(question, k=4), question) == []
+    question = "Combien de jours de congé payé par mois chez Teleperformance ?"
+    assert retriever.unknown_names(question) == ["Teleperformance"]
+    two_jurisdictions.settings.min_similarity = 0.99  # an unknown name needs a clearly relevant text
+    assert gate.relevant(retriever.search(question, k=4), question) == []
+    # the same question about Morocco is answered
+    question = "Combien de jours de congé payé par mois au Maroc ?"
+    two_jurisdictions.settings.min_similarity = 0.05
+    assert retriever.unknown_names(question) == []
+    assert gate.relevant(retriever.search(question, k=4), question)
+
+
+def test_filters_still_restrict_a_comparison(two_jurisdictions):
+    hits = two_jurisdictions.retriever.search("congé payé au Maroc et en France", k=4, filters=Filters(kinds=["law"]))
+    assert hits and {h.source for h in hits} == {"loi_maroc_test.md"}
