@@ -10,9 +10,12 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+import time
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from rag import prompts
+from rag.figures import Figure, figures_in, unsupported
 from rag.ingest import detect_lang
 from rag.retrieve import Filters, Hit
 
@@ -49,6 +52,41 @@ class Citation:
         return {"source": self.source, "title": self.title, "article": self.article, "page": self.page, "text": self.text, "label": self.label}
 
 
+class CheckStatus(StrEnum):
+    SUPPORTED = "supported"  # the cited text states it, same unit
+    UNIT_MISMATCH = "unit_mismatch"  # the number is there, with another unit or period
+    NOT_IN_SOURCES = "not_in_sources"  # no given source states it
+    FROM_QUESTION = "from_question"  # the question itself gave it (« après 7 ans »)
+    COMPUTED = "computed"  # computed in code by a legal calculator (rag.calc)
+
+
+@dataclass
+class Quote:
+    """The decisive sentence(s) of a cited article, verbatim, with the figures to highlight."""
+
+    source: str
+    article: str | None
+    label: str
+    page: int | None
+    text: str
+    figures: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"source": self.source, "article": self.article, "label": self.label, "page": self.page, "text": self.text, "figures": self.figures}
+
+
+@dataclass
+class FigureCheck:
+    figure: str
+    unit: str
+    status: CheckStatus
+    source: str | None = None
+    article: str | None = None
+
+    def to_json(self) -> dict:
+        return {"figure": self.figure, "unit": self.unit, "status": str(self.status), "source": self.source, "article": self.article}
+
+
 @dataclass
 class Answer:
     question: str
@@ -60,16 +98,22 @@ class Answer:
     standalone_question: str = ""
     not_found: bool = False
     partial: bool = False
+    quotes: list[Quote] = field(default_factory=list)
+    checks: list[FigureCheck] = field(default_factory=list)
+    calculation: dict | None = None  # set when a legal calculator answered (rag.calc)
 
     def to_json(self) -> dict:
         return {
             "answer": self.text,
             "citations": [c.to_json() for c in self.citations],
+            "quotes": [q.to_json() for q in self.quotes],
+            "checks": [c.to_json() for c in self.checks],
             "warnings": list(self.warnings),
             "lang": self.lang,
             "standalone_question": self.standalone_question,
             "not_found": self.not_found,
             "partial": self.partial,
+            "calculation": self.calculation,
         }
 
 
@@ -284,60 +328,131 @@ class ChatEngine:
         user = prompts.QUESTION_TEMPLATE.format(sources="\n".join(blocks), language=prompts.LANGUAGE_NAMES.get(lang, "en français"), question=question)
         return [{"role": "system", "content": prompts.SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
-    def check_citations(self, raw: str, fitted: list[tuple[str, Hit, str]]) -> tuple[str, list[Citation], list[str]]:
-        """Strip unknown keys, flag unsupported numbers, turn keys into readable references."""
+    def check_citations(self, raw: str, fitted: list[tuple[str, Hit, str]], question: str = "", lang: str = "fr"
+                        ) -> tuple[str, list[Citation], list[str], list[FigureCheck]]:
+        """Strip unknown keys, check every stated figure with its unit against the cited text, turn
+        keys into readable references. A citation is attached or moved only to a given source one
+        of whose sentences states all the sentence's figures with their units; otherwise the
+        sentence is marked « à vérifier » and nothing is cited by guesswork."""
         by_key = {key: (hit, text) for key, hit, text in fitted}
         warnings: list[str] = []
+        checks: list[FigureCheck] = []
         used: list[str] = []
+        asked = {f.value for f in figures_in(question, lang)} if question else set()
 
         def keys_of(group: str) -> list[str]:
             return [k if k.upper().startswith("S") else f"S{k}" for k in re.split(r"\s*[,;]\s*", group.strip().upper())]
 
+        def label(k: str) -> str:
+            return citation_label(by_key[k][0], self._short(by_key[k][0]))
+
+        def states_all(k: str, figures: list[Figure]) -> bool:
+            hit = by_key[k][0]
+            return any(not unsupported(figures, figures_in(sent, hit.lang or lang)) for sent in split_sentences(hit.text))
+
         out_sentences = []
         for sentence in split_sentences(raw):
             keys = [k for m in KEY_RX.finditer(sentence) for k in keys_of(m.group(1))]
-            stated_here = stated_numbers(sentence)
-            if not keys and stated_here:
-                # an uncited figure: cite the given source that states all of it, and say so
-                source_key = next((k for k in by_key if stated_here <= numbers_in(by_key[k][0].text)), None)
+            stated_all = figures_in(KEY_RX.sub(" ", sentence), lang)
+            stated = [f for f in stated_all if f.value not in asked]
+            checks += [FigureCheck(f.label(), f.unit, CheckStatus.FROM_QUESTION) for f in stated_all if f.value in asked]
+            doubtful = False
+            if not keys and stated:
+                source_key = next((k for k in by_key if states_all(k, stated)), None)
                 if source_key:
                     sentence = re.sub(r"(\s*)([.!?؟]?)\s*$", lambda m: f" [{source_key}]{m.group(2)}", sentence.rstrip(), count=1)
                     keys = [source_key]
-                    warnings.append(f"Citation ajoutée d'après les chiffres : {citation_label(by_key[source_key][0], self._short(by_key[source_key][0]))}.")
+                    warnings.append(f"Citation ajoutée d'après les chiffres : {label(source_key)}.")
+                else:
+                    doubtful = True
+                    warnings.append(f"Chiffre(s) {', '.join(f.label() for f in stated)} non trouvé(s) dans les sources : à vérifier.")
+                    checks += [FigureCheck(f.label(), f.unit, CheckStatus.NOT_IN_SOURCES) for f in stated]
             known = [k for k in keys if k in by_key]
             for k in keys:
                 if k not in by_key:
                     warnings.append(f"Citation [{k}] retirée : cette source n'a pas été fournie au modèle.")
-            if known:
-                cited_numbers = set().union(*(numbers_in(by_key[k][0].text) for k in known))
-                stated = stated_numbers(sentence)
-                missing = sorted(stated - cited_numbers)
-                # small models often cite the neighbouring source: when another given source states
-                # every figure of the sentence, the citation is moved there (and the user told)
-                better = next((k for k in by_key if k not in known and stated and stated <= numbers_in(by_key[k][0].text)), None) if missing else None
+            if known and stated:
+                evidence = [f for k in known for f in figures_in(by_key[k][0].text, by_key[k][0].lang or lang)]
+                missing = unsupported(stated, evidence)
+                # small models often cite the neighbouring source: the citation moves only to a
+                # given source one of whose sentences states every figure with its unit
+                better = next((k for k in by_key if k not in known and states_all(k, stated)), None) if missing else None
                 if better:
-                    old_refs = ", ".join(citation_label(by_key[k][0], self._short(by_key[k][0])) for k in known)
-                    new_ref = citation_label(by_key[better][0], self._short(by_key[better][0]))
-                    warnings.append(f"Citation corrigée : {old_refs} → {new_ref} (seul ce texte contient {', '.join(missing)}).")
+                    warnings.append(f"Citation corrigée : {', '.join(label(k) for k in known)} → {label(better)} "
+                                    f"(seul ce texte contient {', '.join(f.label() for f in missing)}).")
                     sentence = KEY_RX.sub(lambda m: f"[{better}]", sentence)
                     known, missing = [better], []
+                    evidence = figures_in(by_key[better][0].text, by_key[better][0].lang or lang)
+                for f in stated:
+                    hit = by_key[known[0]][0]
+                    if f not in missing:
+                        checks.append(FigureCheck(f.label(), f.unit, CheckStatus.SUPPORTED, hit.source, hit.article))
+                    elif any(e.value == f.value for e in evidence):
+                        checks.append(FigureCheck(f.label(), f.unit, CheckStatus.UNIT_MISMATCH, hit.source, hit.article))
+                    else:
+                        checks.append(FigureCheck(f.label(), f.unit, CheckStatus.NOT_IN_SOURCES, hit.source, hit.article))
                 if missing:
-                    refs = ", ".join(citation_label(by_key[k][0], self._short(by_key[k][0])) for k in known)
-                    warnings.append(f"Chiffre(s) {', '.join(missing)} absent(s) du texte cité ({refs}) : à vérifier.")
-            for k in known:
-                if k not in used:
-                    used.append(k)
+                    doubtful = True
+                    refs = ", ".join(label(k) for k in known)
+                    warnings.append(f"Chiffre(s) {', '.join(f.label() for f in missing)} absent(s) du texte cité ({refs}) "
+                                    "avec cette unité : à vérifier.")
+            if not doubtful:
+                for k in known:
+                    if k not in used:
+                        used.append(k)
 
             def replace(match: re.Match) -> str:
                 ks = [k for k in keys_of(match.group(1)) if k in by_key]
-                if not ks:
-                    return ""
-                return "(" + " ; ".join(citation_label(by_key[k][0], self._short(by_key[k][0])) for k in ks) + ")"
+                if not ks or doubtful:
+                    return ""  # a doubtful sentence keeps no citation: the quotes below stand alone
+                return "(" + " ; ".join(label(k) for k in ks) + ")"
 
-            out_sentences.append(KEY_RX.sub(replace, sentence))
+            sentence = KEY_RX.sub(replace, sentence)
+            if doubtful:
+                sentence = re.sub(r"\s*([.!?؟]?)\s*$", r" *(à vérifier)*\1", sentence.rstrip(), count=1)
+            out_sentences.append(sentence)
         text = re.sub(r"[ \t]+([.,;:])", r"\1", " ".join(out_sentences)).strip()
         citations = [self._citation(k, by_key[k][0]) for k in used]
-        return text, citations, list(dict.fromkeys(warnings))
+        return text, citations, list(dict.fromkeys(warnings)), checks
+
+    def select_quotes(self, question: str, hits: list[Hit], checks: list[FigureCheck], lang: str = "fr") -> list[Quote]:
+        """For each cited article, its decisive sentence(s) verbatim: those holding the question's
+        notion (embedder and word overlap) and a figure, the figures the answer relies on first."""
+        from rag.lexical import tokenize
+
+        wanted = set(tokenize(question))
+        relied = {c.figure for c in checks if c.status in (CheckStatus.SUPPORTED, CheckStatus.COMPUTED)}
+        quotes = []
+        embedder = getattr(self.retriever, "embedder", None)
+        query_vector = None
+        for hit in hits:
+            sentences = [x.strip() for x in re.split(r"(?<=[.;:!?؟])\s+|\n+", hit.text) if len(x.strip()) > 3]
+            if not sentences:
+                continue
+            figures = [figures_in(x, hit.lang or lang) for x in sentences]
+            similarity = [0.0] * len(sentences)
+            if embedder is not None and len(sentences) > 1:
+                try:
+                    import numpy as np
+
+                    query_vector = query_vector if query_vector is not None else np.array(embedder.embed_query(question))
+                    similarity = list(np.array(embedder.embed_documents(sentences)) @ query_vector)
+                except Exception as exc:  # scoring aid only: word overlap still ranks
+                    log.warning("quote scoring without the embedder: %s", exc)
+
+            def score(i: int) -> float:
+                words = set(tokenize(sentences[i]))
+                overlap = len(wanted & words) / max(1.0, len(wanted)) if wanted else 0.0
+                has_unit = any(f.unit for f in figures[i])
+                relies = any(f.label() in relied for f in figures[i])
+                return float(similarity[i]) + overlap + (0.3 if has_unit else 0.0) + (1.0 if relies else 0.0)
+
+            ranked = sorted(range(len(sentences)), key=lambda i: -score(i))
+            keep = sorted(ranked[:2] if len(ranked) > 1 and score(ranked[1]) >= score(ranked[0]) - 0.15 else ranked[:1])
+            text = " … ".join(sentences[i] for i in keep)
+            shown = list(dict.fromkeys(f.value for i in keep for f in figures[i] if f.unit))
+            quotes.append(Quote(hit.source, hit.article, citation_label(hit, self._short(hit)), hit.page, text, shown))
+        return quotes
 
     def _citation(self, key: str, hit: Hit) -> Citation:
         return Citation(key, citation_label(hit, self._short(hit)), hit.source, hit.title, hit.article, hit.page, hit.text)
@@ -348,6 +463,10 @@ class ChatEngine:
         question = question.strip()
         lang = detect_lang(question)
         standalone = self.standalone_question(question, history or [])
+        calculated = self.calculate(question, standalone, lang)
+        if calculated is not None:
+            yield calculated
+            return
         hits = self.relevant(self.retriever.search(standalone, k=self.settings.answer_sources, filters=filters), standalone)
         if not hits:
             yield Answer(question, prompts.NOT_FOUND.get(lang, prompts.NOT_FOUND["fr"]), lang, standalone_question=standalone, not_found=True)
@@ -357,32 +476,84 @@ class ChatEngine:
         pieces: list[str] = []
         partial = False
         interruption = ""
+        stopped = ""
+        started = time.monotonic()
+        stream = self.chat.stream(messages)
         try:
-            for piece in self.chat.stream(messages):
+            for piece in stream:
                 pieces.append(piece)
                 yield Delta(piece)
+                if looping(pieces):
+                    stopped = prompts.STOPPED_REPEATING.get(lang, prompts.STOPPED_REPEATING["fr"])
+                    pieces = [cut_repetition("".join(pieces))]
+                    break
+                if time.monotonic() - started > self.settings.llm_answer_budget_s:
+                    stopped = prompts.STOPPED_BUDGET.get(lang, prompts.STOPPED_BUDGET["fr"]).format(seconds=int(self.settings.llm_answer_budget_s))
+                    break
         except Exception as exc:
             partial = True
             reason = _describe_failure(exc)
             log.warning("model failed mid-answer: %s", reason)
             interruption = prompts.INTERRUPTED.get(lang, prompts.INTERRUPTED["fr"]).format(reason=reason)
             warnings.append(interruption)
+        finally:
+            close = getattr(stream, "close", None)
+            if close:
+                close()  # a stopped answer ends the model's stream too
         raw = sanitise_model_text("".join(pieces))
-        text, citations, check_warnings = self.check_citations(raw, fitted)
+        text, citations, check_warnings, checks = self.check_citations(raw, fitted, standalone, lang)
         warnings.extend(check_warnings)
+        if stopped:
+            warnings.append(stopped)
         if not citations and text:
             warnings.append(prompts.NO_CITATION_WARNING)
+        if text and not partial and answer_language(text) not in (lang, ""):
+            warnings.append(prompts.WRONG_LANGUAGE.get(lang, prompts.WRONG_LANGUAGE["fr"]))
         if partial:
             text = (text + "\n\n" if text else "") + f"⚠ {interruption}"
         sources = [self._citation(key, hit) for key, hit, _ in fitted]
-        yield Answer(question, text, lang, citations, warnings, sources, standalone, False, partial)
+        quoted = [hit for key, hit, _ in fitted if any(c.key == key for c in citations)] or [fitted[0][1]]
+        quotes = self.select_quotes(standalone, quoted, checks, lang)
+        yield Answer(question, text, lang, citations, warnings, sources, standalone, False, partial, quotes, checks)
+
+    def calculate(self, question: str, standalone: str, lang: str) -> Answer | None:
+        """A question a legal calculator answers (« prime d'ancienneté après 7 ans ») gets the figure
+        computed in code, its arithmetic and its article; the model does no arithmetic."""
+        from rag.calc import CalcError, parse_question
+
+        try:
+            calc = parse_question(standalone) or (parse_question(question) if standalone != question else None)
+        except CalcError as exc:
+            log.info("calculator refused the question: %s", exc)
+            return None
+        if calc is None or calc.value is None:
+            return None
+        hits: list[Hit] = []
+        get_article = getattr(self.retriever, "get_article", None)
+        for article in calc.articles:
+            pieces = get_article(calc.source, article) if get_article else []
+            if not pieces and get_article:  # the parallel (Arabic or French) version of the code, if that one is indexed
+                pieces = [h for h in self.retriever.search(f"article {article}", k=3) if h.article == article and h.kind == "law"][:1]
+            hits += pieces[:1]
+        steps = "\n".join(f"- {step}" for step in calc.arithmetic)
+        text = f"{calc.summary}\n\n{prompts.CALC_STEPS.get(lang, prompts.CALC_STEPS['fr'])}\n{steps}"
+        warnings = [] if hits else [prompts.CALC_TEXT_MISSING.get(lang, prompts.CALC_TEXT_MISSING["fr"])]
+        if lang != "fr":
+            warnings.append(prompts.CALC_IN_FRENCH.get(lang, ""))
+        checks = [FigureCheck(f"{calc.value:g}" if isinstance(calc.value, float) else str(calc.value), calc.unit,
+                              CheckStatus.COMPUTED, calc.source, calc.articles[0] if calc.articles else None)]
+        citations = [self._citation(f"C{n}", hit) for n, hit in enumerate(hits, start=1)]
+        quotes = self.select_quotes(standalone, hits, checks, lang)
+        return Answer(question, text, lang, citations, [w for w in warnings if w], citations, standalone, quotes=quotes,
+                      checks=checks, calculation={"name": calc.name, "value": calc.value, "unit": calc.unit, "articles": calc.articles,
+                                                  "source": calc.source, "arithmetic": calc.arithmetic, "rules": calc.rule_ids})
 
     def grounded_text(self, instruction: str, hits: list[Hit], lang: str = "fr", max_tokens: int | None = None) -> tuple[str, list[Citation], list[str]]:
         """One non-streamed, citation-checked generation over given sources (used by drafting)."""
         fitted, warnings = self.fit_sources(hits, instruction)
         messages = self.build_messages(instruction, lang, fitted)
         raw = sanitise_model_text("".join(self.chat.stream(messages, max_tokens=max_tokens)))
-        text, citations, check_warnings = self.check_citations(raw, fitted)
+        text, citations, check_warnings, _ = self.check_citations(raw, fitted, instruction, lang)
         return text, citations, warnings + check_warnings
 
     def ask(self, question: str, history: list[tuple[str, str]] | None = None, filters: Filters | None = None) -> Answer:
@@ -392,6 +563,24 @@ class ChatEngine:
                 final = event
         assert final is not None
         return final
+
+
+def looping(pieces: list[str], window: int = 400) -> bool:
+    """The model repeats itself: one word or phrase (2 to 60 characters) back to back 6 times or more
+    at the end of what it wrote (small models loop on a word in Arabic until the token limit)."""
+    tail = "".join(pieces[-80:])[-window:]
+    return bool(re.search(r"(.{2,60}?)(?:\s*\1){5,}\s*$", tail, re.S))
+
+
+def cut_repetition(text: str) -> str:
+    """Keep one occurrence of the phrase the model was looping on."""
+    return re.sub(r"(.{2,60}?)(?:\s*\1){2,}\s*$", r"\1", text, flags=re.S).rstrip()
+
+
+def answer_language(text: str) -> str:
+    """The language an answer is written in, references and figures aside."""
+    plain = re.sub(r"\([^)]*\)|\[[^\]]*\]|\d+", " ", text)
+    return detect_lang(plain) if len(plain.split()) >= 4 else ""
 
 
 def _fence(text: str) -> str:

@@ -51,3 +51,33 @@ INTERRUPTED = {
 }
 
 NO_CITATION_WARNING = "La réponse du modèle ne cite aucune source : vérifiez-la dans les extraits proposés."
+
+STOPPED_REPEATING = {
+    "fr": "Réponse arrêtée : le modèle se répétait.",
+    "en": "Answer stopped: the model was repeating itself.",
+    "ar": "توقفت الإجابة: كان النموذج يكرر نفسه.",
+}
+
+STOPPED_BUDGET = {
+    "fr": "Réponse arrêtée au bout de {seconds} s : la suite n'a pas été générée.",
+    "en": "Answer stopped after {seconds} s: the rest was not generated.",
+    "ar": "توقفت الإجابة بعد {seconds} ثانية: لم يُولَّد الباقي.",
+}
+
+WRONG_LANGUAGE = {
+    "fr": "Le modèle n'a pas répondu en français : vérifiez la réponse dans les extraits.",
+    "en": "The model did not answer in English: check the answer against the excerpts.",
+    "ar": "لم يُجب النموذج باللغة العربية: تحقق من الإجابة في المقتطفات.",
+}
+
+# answers computed by a legal calculator (rag.calc): the figure and its arithmetic come from code
+CALC_STEPS = {"fr": "Calcul :", "en": "Calculation:", "ar": "الحساب:"}
+CALC_TEXT_MISSING = {
+    "fr": "Calcul fait d'après les règles du projet ; le texte officiel de l'article n'est pas indexé (onglet Corpus).",
+    "en": "Computed from the project's rules; the official text of the article is not indexed (Corpus tab).",
+    "ar": "حُسب وفق قواعد المشروع؛ النص الرسمي للمادة غير مفهرس (تبويب المتن).",
+}
+CALC_IN_FRENCH = {
+    "en": "The calculation is written in French, the language of the Code's official text used here.",
+    "ar": "الحساب مكتوب بالفرنسية، لغة النص الرسمي المعتمد هنا.",
+}

@@ -183,9 +183,27 @@ def citations_html(citations: list[dict]) -> str:
     return "<div class='clause-citations'>" + "".join(parts) + "</div>"
 
 
+def quote_markdown(quote: dict) -> str:
+    """« decisive sentence » — reference, the figures in bold; the sentence is the source's own text."""
+    from rag.figures import NUMBER, canonical_number
+
+    body = str(quote.get("text", ""))
+    figures = set(quote.get("figures") or [])
+    out, last = [], 0
+    for match in NUMBER.finditer(body):
+        if canonical_number(match.group(1)) in figures:
+            out += [md_escape(body[last:match.start()]), f"**{md_escape(match.group(1))}**"]
+            last = match.end()
+    out.append(md_escape(body[last:]))
+    return f"> « {''.join(out)} » — *{md_escape(quote.get('label') or quote.get('source', ''))}*"
+
+
 def assistant_display(message: dict) -> str:
-    """What the chat bubble shows: the checked answer, then its warnings."""
+    """What the chat bubble shows: the checked answer, the decisive quotes, then its warnings."""
     text = str(message.get("content", ""))
+    quotes = message.get("quotes") or []
+    if quotes:
+        text += "\n\n" + "\n>\n".join(quote_markdown(q) for q in quotes)
     warnings = message.get("warnings") or []
     if warnings:
         text += "\n\n" + "\n".join(f"> ⚠ {md_escape(w)}" for w in warnings)
@@ -558,6 +576,10 @@ class Handlers:
                 raise RuntimeError("no final answer")
             reply["content"] = answer.text
             reply["citations"] = [c.to_json() for c in answer.citations]
+            reply["quotes"] = [q.to_json() for q in answer.quotes]
+            reply["checks"] = [c.to_json() for c in answer.checks]
+            if answer.calculation:
+                reply["calculation"] = answer.calculation
             reply["warnings"] = list(answer.warnings)
             reply["not_found"] = answer.not_found
             reply["partial"] = answer.partial

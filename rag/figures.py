@@ -1,0 +1,141 @@
+"""Figures with their units: « 44 heures par semaine », « 5 % », « cinq premières années ».
+
+A figure check that compares bare numbers passes « 5 % … (art. 53) » because art. 53 says « les
+cinq premières années »; and « 2288 heures par semaine » because 2288 is in art. 184 (per year).
+Here every number is read with the unit that follows it (and the period of a rate: par semaine,
+par an…), number words are turned into digits with ``text2num`` (French, English), and two
+figures agree only when value, unit family and period agree.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.lexical import normalise
+
+# unit family → words (normalised: lower case, no accents, Arabic letter variants unified)
+UNIT_WORDS = {
+    "percent": ["%", "٪", "pour cent", "pourcent", "pour 100", "percent", "per cent", "في المائه", "في المئه", "بالمائه", "بالمئه"],
+    "hours": ["heures", "heure", "h", "hours", "hour", "hrs", "ساعه", "ساعات"],
+    "minutes": ["minutes", "minute", "min", "mn", "دقيقه", "دقائق"],
+    "days": ["jours", "jour", "journees", "journee", "days", "day", "يوما", "يوم", "ايام"],
+    "weeks": ["semaines", "semaine", "weeks", "week", "اسبوعا", "اسبوع", "اسابيع"],
+    "months": ["mois", "months", "month", "شهرا", "شهر", "اشهر", "شهور"],
+    "years": ["annees", "annee", "ans", "an", "years", "year", "سنه", "سنوات", "سنين", "سنتين"],
+    "mad": ["dirhams", "dirham", "dhs", "dh", "mad", "درهما", "درهم", "دراهم"],
+    "persons": ["salaries", "salarie", "employees", "employee", "workers", "worker", "personnes", "travailleurs",
+                "delegues", "delegue", "representatives", "representants", "اجيرا", "اجير", "اجراء", "مندوبين", "مندوبا"],
+}
+PERIOD_WORDS = {
+    "day": ["par jour", "per day", "a day", "في اليوم", "يوميا", "journaliere", "quotidienne"],
+    "week": ["par semaine", "per week", "a week", "في الاسبوع", "اسبوعيا", "hebdomadaire", "weekly"],
+    "month": ["par mois", "per month", "a month", "في الشهر", "شهريا", "mensuel", "mensuelle", "monthly"],
+    "year": ["par an", "par annee", "per year", "a year", "في السنه", "سنويا", "annuel", "annuelle", "annually", "yearly"],
+}
+_UNIT = sorted(((w, fam) for fam, words in UNIT_WORDS.items() for w in words), key=lambda p: -len(p[0]))
+_PERIOD = sorted(((w, p) for p, words in PERIOD_WORDS.items() for w in words), key=lambda p: -len(p[0]))
+NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:[ \u202f\xa0.]\d{3})+(?:,\d+)?|\d+(?:[.,]\d+)?)(?![\d])")
+ORDINAL_SUFFIX = re.compile(r"^(?:er|ere|eres|e|eme|es|nd|st|rd|th)\b")
+# a number right after these words names a text or a part of it: a reference, not a figure
+REFERENCE_BEFORE = re.compile(
+    r"(?:art(?:icle)?s?\.?|clauses?|alineas?|paragraphes?|§|chapitres?|titres?|livres?|sections?|p\.|pages?|"
+    r"المادة|الماده|المواد|البند|الفقره|decret|dahir|loi|n°|no\.?|c)\s*$", re.I,
+)
+FILLER = {"premieres", "premiers", "premiere", "premier", "1eres", "1ers", "1ere", "1er", "consecutives", "consecutifs",
+          "pleines", "pleins", "effectives", "effectifs", "ouvrables", "ouvres", "calendaires", "de", "d", "du", "full",
+          "working", "consecutive", "calendar", "first", "additional", "supplementaires", "complete", "completes", "كامله", "متتاليه"}
+
+
+@dataclass(frozen=True)
+class Figure:
+    value: str  # canonical: "17.92", "2288"
+    unit: str  # a family of UNIT_WORDS, or "" for a bare number
+    period: str = ""  # day | week | month | year for a rate
+    text: str = ""  # as written
+
+    def agrees_with(self, other: "Figure") -> bool:
+        if self.value != other.value:
+            return False
+        if self.unit and other.unit and self.unit != other.unit:
+            return False
+        return not (self.period and other.period and self.period != other.period)
+
+    def label(self) -> str:
+        return self.text or self.value
+
+
+def canonical_number(raw: str) -> str:
+    raw = raw.replace("\u202f", "").replace("\xa0", "").replace(" ", "")
+    if re.fullmatch(r"\d{1,3}(?:\.\d{3})+", raw):
+        raw = raw.replace(".", "")
+    raw = raw.replace(",", ".")
+    try:
+        value = float(raw)
+    except ValueError:
+        return raw
+    return str(int(value)) if value.is_integer() else f"{value:g}"
+
+
+def digits_for_words(text: str, lang: str) -> str:
+    """« cinq années » → « 5 années » (French, English); other languages unchanged."""
+    if lang not in ("fr", "en"):
+        return text
+    from text_to_num import alpha2digit
+
+    try:
+        return alpha2digit(text, lang, threshold=0)
+    except Exception:  # a text the converter cannot parse keeps its words
+        return text
+
+
+def _starts_with(rest: str, table: list[tuple[str, str]]) -> tuple[str, str] | None:
+    for word, value in table:
+        if rest.startswith(word) and (len(rest) == len(word) or not rest[len(word)].isalnum() or not word[-1].isalnum()):
+            return word, value
+    return None
+
+
+def figures_in(text: str, lang: str = "fr") -> list[Figure]:
+    """Every figure of a text with its unit and period; references (art. 53, p. 12, n° 2-04-570) skipped."""
+    converted = digits_for_words(text, lang)
+    plain = normalise(converted)
+    out: list[Figure] = []
+    for match in NUMBER.finditer(plain):
+        if REFERENCE_BEFORE.search(plain[max(0, match.start() - 12):match.start()]):
+            continue
+        if re.match(r"[-./]\d", plain[match.end():match.end() + 2]) or re.search(r"\d[-/]$", plain[:match.start()]):
+            continue  # 2-04-570, 29/12/2004
+        rest = plain[match.end():]
+        if ORDINAL_SUFFIX.match(rest):
+            continue  # « 1ères », « 2e »: an ordinal, not a quantity
+        unit, period, end = "", "", match.end()
+        cursor = rest.lstrip()
+        for _ in range(3):  # « 5 premières années », « 10 jours ouvrables »
+            found = _starts_with(cursor, _UNIT)
+            if found:
+                unit = found[1]
+                cursor = cursor[len(found[0]):].lstrip()
+                end = len(plain) - len(cursor)
+                break
+            head = re.match(r"(\w+)\s*", cursor)
+            if not head or head.group(1) not in FILLER:
+                break
+            cursor = cursor[head.end():]
+        value = canonical_number(match.group(1))
+        half = re.match(r"(?:et demie?|and a half|ونصف)\b\s*", cursor)
+        if unit and half:
+            value = canonical_number(str(float(value) + 0.5))  # « un jour et demi »
+            cursor = cursor[half.end():]
+            end = len(plain) - len(cursor)
+        if unit:
+            found = _starts_with(re.sub(r"^(?:de travail|of work|de salaire|du salaire|effectif|effectives?)\s+", "", cursor), _PERIOD)
+            if found:
+                period = found[1]
+        out.append(Figure(value, unit, period, plain[match.start():end].strip()))
+    return out
+
+
+def unsupported(stated: list[Figure], evidence: list[Figure]) -> list[Figure]:
+    """The stated figures that no evidence figure agrees with (value, unit family and period)."""
+    return [f for f in stated if not any(f.agrees_with(e) for e in evidence)]
