@@ -1104,6 +1104,11 @@ def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard |
                 C["project_notice"] = gr.Markdown("")
                 C["project_preview"] = lab(gr.Textbox(label=tr("project_preview"), lines=16, max_lines=60, interactive=False, elem_classes=["bidi"]), "project_preview")
 
+            with gr.Tab("Calculs"):
+                from rag.calc_ui import build_calc_tab
+
+                build_calc_tab()
+
             with gr.Tab("Négociation"):
                 from rag.library import load_library, load_rules
                 from rag.negotiation_ui import build_negotiation_tab

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -25,6 +26,26 @@ CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+
+
+APP: dict[str, int] = {}
+
+
+def model_children(parent: int) -> list[int]:
+    """The app's supervised model processes (llama_cpp.server children)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == parent and "llama_cpp.server" in cmdline:
+            out.append(int(entry.name))
+    return out
 
 
 def _free_port() -> int:
@@ -59,6 +80,7 @@ def app_url(tmp_path_factory):
     else:
         proc.kill()
         pytest.fail("app did not start in 300 s")
+    APP["pid"] = proc.pid
     yield f"http://127.0.0.1:{port}/"
     proc.terminate()
     try:
@@ -87,6 +109,19 @@ def test_negotiator_journey(app_url, tmp_path):
         chip.click()
         expect(page.get_by_label("Extrait cité")).not_to_be_empty()
         page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
+
+        # the model process dies (native crash, OOM kill): the page keeps answering, the next
+        # question restarts the model
+        children = model_children(APP["pid"])
+        assert children, "the local model should run in a child process of the app"
+        for pid in children:
+            os.kill(pid, signal.SIGKILL)
+        page.get_by_label("Votre question (français, arabe ou anglais)").fill("Quelle est la majoration des heures supplémentaires de nuit ?")
+        page.get_by_role("button", name="Envoyer").click()
+        expect(page.get_by_text(re.compile(r"50\s?%")).filter(visible=True).last).to_be_visible()
+        expect(page.get_by_text(re.compile("n.a pas pu répondre|s.est arrêté"))).to_have_count(0)
+        restarted = model_children(APP["pid"])
+        assert restarted and not set(restarted) & set(children)
 
         # upload a small file and see it listed
         page.get_by_role("tab", name="Corpus").click()
