@@ -335,6 +335,7 @@ class ChatEngine:
         of whose sentences states all the sentence's figures with their units; otherwise the
         sentence is marked « à vérifier » and nothing is cited by guesswork."""
         by_key = {key: (hit, text) for key, hit, text in fitted}
+        raw = tidy_model_references(raw)
         warnings: list[str] = []
         checks: list[FigureCheck] = []
         used: list[str] = []
@@ -467,7 +468,9 @@ class ChatEngine:
         if calculated is not None:
             yield calculated
             return
+        filters = chat_filters(filters)
         hits = self.relevant(self.retriever.search(standalone, k=self.settings.answer_sources, filters=filters), standalone)
+        hits = self.official_for_fiches(hits)
         if not hits:
             yield Answer(question, prompts.NOT_FOUND.get(lang, prompts.NOT_FOUND["fr"]), lang, standalone_question=standalone, not_found=True)
             return
@@ -516,6 +519,40 @@ class ChatEngine:
         quotes = self.select_quotes(standalone, quoted, checks, lang)
         yield Answer(question, text, lang, citations, warnings, sources, standalone, False, partial, quotes, checks)
 
+    def official_for_fiches(self, hits: list[Hit]) -> list[Hit]:
+        """A project fiche summarises articles: when the official text of an article it cites is
+        indexed, the model reads (and cites) that article instead of the fiche."""
+        get_article = getattr(self.retriever, "get_article", None)
+        if get_article is None:
+            return hits
+        out: list[Hit] = []
+        seen = {(h.source, h.article) for h in hits if h.kind != "project"}
+        for hit in hits:
+            if hit.kind != "project":
+                out.append(hit)
+                continue
+            official, resolved = [], False
+            for article in dict.fromkeys(FICHE_REFERENCE.findall(hit.text)):
+                for source in OFFICIAL_CODE_SOURCES:
+                    pieces = get_article(source, article)
+                    if not pieces:
+                        continue
+                    resolved = True  # already among the hits, or added now: the fiche is not needed
+                    if (source, pieces[0].article) not in seen:
+                        official.append(pieces[0])
+                        seen.add((source, pieces[0].article))
+                    break
+            if not resolved:
+                out.append(hit)
+                continue
+            # the articles the question's words match best first; the fiche's own order otherwise
+            from rag.lexical import tokenize
+
+            wanted = set(tokenize(hit.text[:400]))
+            official.sort(key=lambda h: -len(wanted & set(tokenize(h.text))))
+            out += official[:2]
+        return out[: max(len(hits), 1)]
+
     def calculate(self, question: str, standalone: str, lang: str) -> Answer | None:
         """A question a legal calculator answers (« prime d'ancienneté après 7 ans ») gets the figure
         computed in code, its arithmetic and its article; the model does no arithmetic."""
@@ -563,6 +600,26 @@ class ChatEngine:
                 final = event
         assert final is not None
         return final
+
+
+FICHE_REFERENCE = re.compile(r"C\.\s*trav\.?,?\s*art\.\s*(\d+(?:-\d+)?)")
+OFFICIAL_CODE_SOURCES = ("ma_code_travail_fr_2011.pdf", "ma_mudawwana_shughl_ar_2021.pdf")
+# the union's own clause templates are proposals, never a legal source for an answer
+NOT_LEGAL_SOURCES = ["clause"]
+
+
+def tidy_model_references(raw: str) -> str:
+    """References are rendered from structured citations only: a parenthesis the model wrote around
+    a key « (C. trav. art. 350 [S2]) » becomes the key, and references it typed itself go."""
+    raw = re.sub(r"\(([^()]*?)(\[\s*S\d+[^\]]*\])([^()]*?)\)", r" \2", raw)
+    return re.sub(r"\s*\((?:C\.\s*trav|Code du travail|art\.|المادة)[^()]{0,80}\)", "", raw)
+
+
+def chat_filters(filters: Filters | None) -> Filters:
+    filters = filters or Filters()
+    if "clause" in filters.kinds:
+        return filters
+    return Filters(filters.kinds, filters.langs, filters.sources, list(dict.fromkeys(filters.exclude_kinds + NOT_LEGAL_SOURCES)))
 
 
 def looping(pieces: list[str], window: int = 400) -> bool:

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff"}  # read by OCR (rag.ocr)
 SUPPORTED_SUFFIXES = {".pdf", ".docx", ".md", ".markdown", ".txt"} | IMAGE_SUFFIXES
-KINDS = ("law", "decree", "agreement", "intl_convention", "press", "project", "other")
+KINDS = ("law", "decree", "agreement", "intl_convention", "press", "project", "clause", "other")  # clause: the union's own templates, never a legal source
 MAX_DOCX_UNCOMPRESSED = 200 * 1024 * 1024
 PARSER_MEMORY_CAP = 2 * 1024 * 1024 * 1024
 

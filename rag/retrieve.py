@@ -22,16 +22,20 @@ class Filters:
     kinds: list[str] = field(default_factory=list)
     langs: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    exclude_kinds: list[str] = field(default_factory=list)
 
     def allows(self, meta: dict) -> bool:
         return (
             (not self.kinds or meta.get("kind") in self.kinds)
+            and meta.get("kind") not in self.exclude_kinds
             and (not self.langs or meta.get("lang") in self.langs)
             and (not self.sources or meta.get("source") in self.sources)
         )
 
     def where(self) -> dict | None:
         clauses = [{key: {"$in": values}} for key, values in (("kind", self.kinds), ("lang", self.langs), ("source", self.sources)) if values]
+        if self.exclude_kinds:
+            clauses.append({"kind": {"$nin": list(self.exclude_kinds)}})
         if not clauses:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
@@ -174,7 +178,7 @@ class Retriever:
     def _lexical(self, query: str, filters: Filters, n: int) -> list[tuple[str, dict, str]]:
         lexical, metas, texts = self.index.lexical()
         allowed = None
-        if filters.kinds or filters.langs or filters.sources:
+        if filters.kinds or filters.langs or filters.sources or filters.exclude_kinds:
             allowed = np.array([filters.allows(m) for m in metas], dtype=bool)
         return [(lexical.ids[row], metas[row], texts[row]) for row, _ in lexical.search(query, n, allowed)]
 
@@ -221,7 +225,8 @@ class Retriever:
         named = [j for j in named_jurisdictions(query) if j in JURISDICTION_KINDS]
         if len(named) < 2 or filters.kinds or filters.sources:
             return self._search_one(query, k, filters, named)
-        per_side = [self._search_one(query, k, Filters(kinds=JURISDICTION_KINDS[j], langs=filters.langs), named) for j in named]
+        per_side = [self._search_one(query, k, Filters(kinds=JURISDICTION_KINDS[j], langs=filters.langs, exclude_kinds=filters.exclude_kinds), named)
+                    for j in named]
         exact = [h for side in per_side for h in side if h.via == "article"]
         merged: list[Hit] = []
         seen: set[str] = set()

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 KIND_LABELS = {
     "law": "Loi", "decree": "Décret", "agreement": "Convention collective", "intl_convention": "Convention OIT",
-    "press": "Presse", "project": "Fiche du projet", "other": "Autre",
+    "press": "Presse", "project": "Fiche du projet", "clause": "Modèle de clause (proposition syndicale)", "other": "Autre",
 }
 FILTER_KINDS = ("law", "decree", "agreement", "intl_convention", "press", "project")
 LANG_LABELS = {"fr": "Français", "ar": "العربية", "en": "English"}

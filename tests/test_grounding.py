@@ -151,3 +151,54 @@ def test_rag_ask_json_has_quotes_and_checks(tmp_path, monkeypatch):
     assert {"quotes", "checks"} <= set(data)
     assert data["quotes"] and {"source", "article", "text"} <= set(data["quotes"][0])
     assert data["checks"] and {"figure", "unit", "status", "source"} <= set(data["checks"][0])
+
+
+CLAUSE = """---
+kind: clause
+title: "Durée du travail et pauses écran"
+---
+# Durée du travail et pauses écran
+Les parties conviennent de la durée du travail suivante.
+La durée du travail est de 40 heures par semaine et la pause écran de 10 minutes par heure.
+"""
+FICHE = """---
+kind: project
+title: "Fiche — Durée du travail"
+---
+# Fiche — Durée du travail
+La durée normale du travail est de 44 heures par semaine (C. trav. art. 184).
+"""
+
+
+def test_clause_templates_are_never_a_legal_source_in_chat(law, tmp_path):
+    path = tmp_path / "clause_duree.md"
+    path.write_text(CLAUSE, encoding="utf-8")
+    law.index.index_paths([path], isolated=False)
+    assert any(h.source == "clause_duree.md" for h in law.retriever.search("durée du travail pause écran par semaine", k=8))
+    engine, model = chat(law, "La durée est de 44 heures par semaine [S1].")
+    answer = engine.ask("Quelle est la durée du travail et la pause écran par semaine ?")
+    assert all(s.source != "clause_duree.md" for s in answer.sources)
+    assert "clause_duree.md" not in str(model.prompts)
+
+
+def test_a_fiche_resolves_to_the_official_article_it_summarises(law, tmp_path, monkeypatch):
+    import rag.answer as answer_module
+
+    path = tmp_path / "fiche_duree.md"
+    path.write_text(FICHE, encoding="utf-8")
+    law.index.index_paths([path], isolated=False)
+    monkeypatch.setattr(answer_module, "OFFICIAL_CODE_SOURCES", ("loi_test.md",))
+    engine, model = chat(law, "La durée normale est de 44 heures par semaine [S1].")
+    answer = engine.ask("Que dit la fiche sur la durée normale du travail hebdomadaire ?")
+    assert all(s.source != "fiche_duree.md" for s in answer.sources)
+    assert answer.citations and answer.citations[0].source == "loi_test.md" and answer.citations[0].article == "184"
+
+
+def test_model_written_references_never_splice_into_the_rendered_one(law):
+    engine, _ = chat(law, "PLACEHOLDER")
+    key = key_of(engine.ask("Quelle est la durée normale du travail par semaine ?"), "184")
+    engine, _ = chat(law, f"La durée normale est de 44 heures par semaine (C. trav. art. 184 [{key}]). Elle vaut hors agriculture (C. trav., art. 184, p. 121).")
+    answer = engine.ask("Quelle est la durée normale du travail par semaine ?")
+    assert "(C (" not in answer.text and "[S" not in answer.text
+    assert answer.text.count("art. 184") == 1  # only the rendered reference; the typed one is gone
+    assert not any("121" in w for w in answer.warnings)  # a page number is not a figure
