@@ -109,7 +109,26 @@ def _check_runtime(settings) -> bool:
 def doctor() -> None:
     """Diagnose this machine: CPU features, llama.cpp build flags, one real generation. Exit 1 on a problem."""
     settings = load_settings()
-    if not _check_runtime(settings):
+    healthy = _check_runtime(settings)
+    from rag.ocr import ocr_status
+
+    ocr = ocr_status(settings)
+    typer.echo(f"OCR (textes scannés) : {ocr.message}")
+    try:
+        from rag.overview import corpus_overview
+
+        engine = _engine(None)
+        try:
+            overview = corpus_overview(engine.index)
+        finally:
+            engine.close()
+        typer.echo(f"textes indexés : {overview.kinds_phrase()} ({overview.passages} passages)")
+        for missing in overview.missing:
+            typer.echo(f"  manque : {missing.title} — {missing.obtain}")
+    except Exception as exc:  # the diagnosis goes on when the store cannot be opened
+        typer.echo(f"corpus : illisible ({exc})")
+        healthy = False
+    if not healthy:
         raise typer.Exit(1)
 
 
@@ -206,11 +225,31 @@ def search(
 
 @app.command("eval")
 def evaluate_cmd(
-    qa: Path = typer.Argument(..., exists=True, dir_okay=False, help="Questions JSONL (id, question, sources, article)."),
+    ctx: typer.Context,
+    qa: Optional[Path] = typer.Argument(None, help="Questions JSONL (id, question, sources, article). Avec --answers et --json : le fichier JSON à écrire."),
     store: Optional[Path] = StoreOpt,
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Rapport JSON. `--answers QA --json OUT` l'écrit dans OUT, `--answers QA --json` sur la sortie standard."),
+    answers: Optional[Path] = typer.Option(
+        None, "--answers", exists=True, dir_okay=False,
+        help="Évaluer les réponses (modèle chargé une fois) sur ces questions JSONL (id, question, lang, kind, gold, key) ; "
+             "corpus : ../shared/corpus indexé une fois dans --store (par défaut .cache/eval-store)."),
+    baseline: bool = typer.Option(False, "--baseline", help="Avec --answers : aussi un RAG local simple (passages de 1 000 caractères, top 4), même modèle, même exécution."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Avec --answers : seulement les N premières questions."),
 ) -> None:
-    """Retrieval quality: recall@1/@5, MRR@10, p50/p95 search latency."""
+    """Retrieval quality: recall@1/@5, MRR@10, p50/p95 search latency. With --answers: answer quality
+    (right figure/key + gold citation, misgrounded citations, unflagged wrong figures, refusals, time to first token)."""
+    if answers is not None:
+        from rag.answer_eval import cli_answers
+
+        # RAG_STORE_DIR names the app's corpus: the answer evaluation keeps to its own store unless --store says otherwise
+        explicit_store = store if getattr(ctx.get_parameter_source("store"), "name", "") != "ENVIRONMENT" else None
+        if qa is not None and not as_json:
+            _fail(f"argument en trop : {qa} (le rapport JSON s'écrit avec --json FICHIER)")
+        # `--json OUT`: --json is a flag, so OUT arrives as the positional argument
+        cli_answers(answers, explicit_store, (str(qa) if qa else "-") if as_json else None, baseline, limit, _engine, _fail)
+        return
+    if qa is None or not qa.is_file():
+        _fail(f"fichier de questions introuvable : {qa}" if qa else "indiquez un fichier de questions (ou --answers QA.jsonl)")
     from rag.evaluate import evaluate, load_questions
 
     try:

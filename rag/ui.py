@@ -137,6 +137,13 @@ TEXTS: dict[str, tuple[str, str, str]] = {
     "remove_doc": ("Retirer ce texte", "Remove this text", "حذف هذا النص"),
 }
 LANG_INDEX = {"fr": 0, "en": 1, "ar": 2}
+EXAMPLE_QUESTIONS = (
+    "Combien d'heures par semaine au maximum ?",
+    "Quel est le taux de la prime d'ancienneté après 7 ans ?",
+    "Combien de délégués des salariés pour 320 salariés ?",
+    "ما هي مدة الراحة الأسبوعية؟",
+    "What is the overtime premium at night?",
+)
 
 
 def tr(key: str, lang: str = "fr") -> str:
@@ -477,21 +484,42 @@ class Handlers:
 
     # ---- status ----------------------------------------------------------------------------
     def status_line(self) -> str:
+        """One line in a negotiator's words: what is indexed, what is missing, whether the model is ready."""
+        from rag.overview import corpus_overview
+
         s = self.settings
         chat = self.engine._chat if getattr(self.engine, "chat_loaded", False) else None
         if s.llm_backend == "openai":
-            model = f"serveur compatible OpenAI, modèle {s.openai_model} ({s.openai_base_url or 'adresse non définie'})"
+            model = f"serveur de modèle de la fédération ({s.openai_model})"
         else:
-            name = s.llm_model_path.name if s.llm_model_path else {"qwen1.5b": "Qwen2.5-Coder-1.5B-Instruct", "qwen0.5b": "Qwen2.5-Coder-0.5B-Instruct"}.get(s.local_model, s.local_model)
-            model = f"local, {name} (GGUF, llama-cpp)"
-        loaded = f"chargé ({getattr(chat, 'name', 'modèle')})" if chat is not None else "chargé à la première question"
-        store = s.chroma_url or str(s.store_dir)
+            model = "modèle local, hors ligne (" + ("prêt" if chat is not None else "se prépare pour la première question") + ")"
         try:
-            docs, passages = len(self.engine.index.documents()), self.engine.index.count()
-            corpus = f"{fr_int(docs)} textes, {fr_int(passages)} passages"
+            overview = corpus_overview(self.engine.index)
+            corpus = f"{md_escape(overview.kinds_phrase())} ({fr_int(overview.passages)} passages)"
+            if overview.missing:
+                corpus += " · **manquent** : " + ", ".join(md_escape(m.title.split(" (")[0].split(",")[0]) for m in overview.missing)
         except Exception as exc:
             corpus = f"illisible ({md_escape(describe_error(exc))})"
-        return f"**Modèle** : {md_escape(model)} — {md_escape(loaded)} · **Corpus** : {md_escape(store)} — {corpus}"
+        return f"**Textes indexés** : {corpus} · **Réponses** : {md_escape(model)}"
+
+    def welcome_markdown(self) -> str:
+        """The first-run panel: what the assistant answers from, what is missing and where to get it."""
+        from rag.overview import corpus_overview
+
+        try:
+            overview = corpus_overview(self.engine.index)
+        except Exception as exc:
+            return f"⚠ Le corpus est illisible : {md_escape(describe_error(exc))}"
+        lines = [f"**Bienvenue.** Ittifaq répond à partir des textes indexés ici — {md_escape(overview.kinds_phrase())} — "
+                 "et cite l'article de chaque affirmation ; l'extrait est à un clic."]
+        if not overview.has_law():
+            lines.append("⚠ **Le Code du travail n'est pas encore indexé** : les réponses ne s'appuient pour l'instant que sur les fiches "
+                         "du projet. Importez le texte officiel dans l'onglet Corpus.")
+        if overview.missing:
+            lines.append("Textes officiels à importer (onglet **Corpus**) :")
+            lines += [f"- {md_escape(m.title)} — {md_escape(m.obtain)}" for m in overview.missing]
+        lines.append("Exemples de questions (cliquez) :")
+        return "\n\n".join(lines[:2]) + ("\n\n" + "\n".join(lines[2:]) if len(lines) > 2 else "")
 
     # ---- chat ------------------------------------------------------------------------------
     def check_message(self, text: str | None) -> str | None:
@@ -1040,6 +1068,10 @@ def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard |
         with gr.Tabs():
             with gr.Tab(tr("tab_chat")) as tab:
                 tabs.append((tab, "tab_chat"))
+                with gr.Accordion("Premiers pas", open=True):
+                    C["welcome"] = gr.Markdown(h.welcome_markdown(), elem_id="welcome")
+                    with gr.Row():
+                        example_buttons = [gr.Button(q, size="sm", variant="secondary") for q in EXAMPLE_QUESTIONS]
                 C["conversation"] = gr.State(None)
                 C["cited"] = gr.State([])
                 with gr.Row():
@@ -1136,6 +1168,8 @@ def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard |
         chat_inputs = [C["message"], C["conversation"], kinds, langs, C["source"]]
         for trigger in (C["message"].submit, send_btn.click):
             trigger(h.chat_submit, chat_inputs, out(CHAT_OUTPUTS), **model_queue)
+        for button, question in zip(example_buttons, EXAMPLE_QUESTIONS):
+            button.click(lambda q=question: q, None, C["message"], queue=False).then(h.chat_submit, chat_inputs, out(CHAT_OUTPUTS), **model_queue)
         C["chips"].change(h.show_citation, [C["chips"], C["cited"]], out(CITATION_OUTPUTS), queue=False)
         C["chatbot"].select(h.select_message, [C["conversation"]], out(SELECT_OUTPUTS), queue=False)
         new_btn.click(h.new_conversation, None, out(CHAT_OUTPUTS), queue=False)

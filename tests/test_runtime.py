@@ -225,14 +225,17 @@ def test_real_llama_server_killed_mid_answer_then_restarted(settings):
 
 
 @pytest.mark.slow
-def test_doctor_reports_cpu_build_and_a_real_generation(monkeypatch):
+def test_doctor_reports_cpu_build_and_a_real_generation(monkeypatch, tmp_path):
     from rag.cli import app
 
     monkeypatch.setenv("RAG_LOCAL_MODEL", "qwen0.5b")
+    monkeypatch.setenv("RAG_STORE_DIR", str(tmp_path / "store"))
     result = CliRunner().invoke(app, ["doctor"])
     assert result.exit_code == 0, result.output
     assert "processeur :" in result.output and "AVX2 = 1" in result.output
     assert "✔ génération réussie" in result.output
+    assert "OCR (textes scannés)" in result.output
+    assert "textes indexés : aucun texte" in result.output and "manque : Code du travail" in result.output
 
 
 def test_doctor_fails_when_the_model_crashes(monkeypatch, tmp_path):
@@ -241,6 +244,7 @@ def test_doctor_fails_when_the_model_crashes(monkeypatch, tmp_path):
     script = tmp_path / "behaviour"
     script.write_text("segv\n")
     monkeypatch.setenv("RAG_LOCAL_SERVER_COMMAND", json.dumps([sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)", "{port}"]))
+    monkeypatch.setenv("RAG_STORE_DIR", str(tmp_path / "store"))
     result = CliRunner().invoke(app, ["doctor"])
     assert result.exit_code == 1, result.output
     assert "✘" in result.output and "SIGSEGV" in result.output

@@ -90,11 +90,10 @@ def test_build_ui_returns_blocks(engine, settings):
     assert "unicode-bidi: plaintext" in options["css"] and options["auth"] is None
 
 
-def test_status_line_names_backend_store_and_counts(ui, settings):
+def test_status_line_names_the_model_state_and_the_counts(ui, settings):
     line = ui.status_line()
-    assert "Qwen2.5-Coder-1.5B" in line or "local" in line
-    assert "chargé" in line and "ui_store" not in line
-    assert re.search(r"1 textes, \d+ passages", line)
+    assert "modèle local, hors ligne" in line and "ui_store" not in line
+    assert re.search(r"1 (?:loi|autre texte) \(\d+ passages\)", line), line
 
 
 # ---- chat ----------------------------------------------------------------------------------------
@@ -516,3 +515,25 @@ def test_pruning_spares_young_unreferenced_uploads_of_other_sessions(tmp_path):
     removed = prune_uploads(tmp_path, {str(kept / "texte.md")}, min_age_s=600)
     assert removed == 1
     assert kept.exists() and waiting.exists() and not stale.exists()
+
+
+def test_status_and_welcome_say_what_is_indexed_and_what_is_missing(engine, settings, tmp_path):
+    fiche = tmp_path / "fiche.md"
+    fiche.write_text("---\nkind: project\ntitle: Fiche test\n---\n# Fiche test\nLa durée du travail est de 44 heures.\n", encoding="utf-8")
+    engine.index.index_paths([fiche], isolated=False)
+    ui = Handlers(engine, settings)
+    status = ui.status_line()
+    assert "1 fiche du projet" in status and "manquent" in status and "Code du travail" in status
+    assert "GGUF" not in status and str(settings.store_dir) not in status  # words a negotiator reads, not paths
+    welcome = ui.welcome_markdown()
+    assert "adala.justice.gov.ma" in welcome  # where to obtain the official text
+    assert ("Le Code du travail n'est pas encore indexé" in welcome) == ("loi" not in status)
+
+
+def test_welcome_warns_when_the_code_is_absent(settings, tmp_path):
+    eng = build_engine(settings, embedder=HashEmbeddings())
+    try:
+        welcome = Handlers(eng, settings).welcome_markdown()
+        assert "Le Code du travail n'est pas encore indexé" in welcome and "aucun texte" in welcome
+    finally:
+        eng.close()
