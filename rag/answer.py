@@ -325,7 +325,8 @@ class ChatEngine:
             prompts.SOURCE_TEMPLATE.format(key=key, label=citation_label(hit, self._short(hit)), text=_fence(text))
             for key, hit, text in fitted
         ]
-        user = prompts.QUESTION_TEMPLATE.format(sources="\n".join(blocks), language=prompts.LANGUAGE_NAMES.get(lang, "en français"), question=question)
+        instruction = prompts.ANSWER_INSTRUCTION.get(lang, prompts.ANSWER_INSTRUCTION["fr"])
+        user = prompts.QUESTION_TEMPLATE.format(sources="\n".join(blocks), instruction=instruction, question=question)
         return [{"role": "system", "content": prompts.SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
     def check_citations(self, raw: str, fitted: list[tuple[str, Hit, str]], question: str = "", lang: str = "fr"

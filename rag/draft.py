@@ -62,6 +62,24 @@ class Quantity:
 RATIONALE_UNAVAILABLE = "Exposé des motifs indisponible :"
 
 
+def rule_rationale(checks: list["Check"], citations: list[Citation]) -> str:
+    """An exposé des motifs assembled in code (instant, no model): the legal basis quoted, then how
+    each figure of the clause stands against the statutory floor."""
+    parts = []
+    for c in citations[:3]:
+        first = re.split(r"(?<=[.;:])\s+", " ".join(c.text.split()))[0][:300]
+        if first:
+            parts.append(f"{c.label} : « {first} »")
+    ok = [c for c in checks if c.status == "ok"]
+    below = [c for c in checks if c.status == "below_floor"]
+    if ok:
+        parts.append(f"{len(ok)} chiffre(s) de la clause au moins aussi favorable(s) que la loi"
+                     + " (" + "; ".join(f"art. {c.article}" for c in ok[:4] if c.article) + ")")
+    if below:
+        parts.append("À corriger : " + " ; ".join(c.message for c in below))
+    return ". ".join(p.rstrip(". ") for p in parts) + ("." if parts else "")
+
+
 @dataclass
 class Clause:
     title: str
@@ -272,6 +290,8 @@ class Drafter:
         clause.rationale, more = self.rationale(template.title, demands, context, citations)
         clause.model_error = next((m for m in more if m.startswith(RATIONALE_UNAVAILABLE)), "")
         clause.warnings.extend(more)
+        if not clause.rationale:
+            clause.rationale = rule_rationale(checks, citations)
         return clause
 
     def rule_for(self, param) -> FloorRule | None:

@@ -24,8 +24,16 @@ LANGUAGE_NAMES = {"fr": "en français", "en": "in English", "ar": "باللغة 
 
 QUESTION_TEMPLATE = (
     "SOURCES :\n{sources}\n\nQUESTION : {question}\n\n"
-    "Réponds {language}, en citant la clé [S1], [S2]… après chaque phrase."
+    "{instruction}"
 )
+
+# the last line, written in the language of the answer: a small model follows the language of the
+# instruction it read last far more than a language named in French
+ANSWER_INSTRUCTION = {
+    "fr": "Réponds en français, en citant la clé [S1], [S2]… après chaque phrase.",
+    "en": "Answer in English only (not in French), citing the key [S1], [S2]… after each sentence.",
+    "ar": "أجب باللغة العربية فقط (لا بالفرنسية)، مع ذكر المفتاح [S1] أو [S2]… بعد كل جملة.",
+}
 
 SOURCE_TEMPLATE = "[{key}] {label}\n<<<\n{text}\n>>>"
 

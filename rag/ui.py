@@ -1105,7 +1105,7 @@ def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard |
                         demands = lab(gr.Textbox(label=tr("demands"), lines=4, placeholder="prime d'ancienneté 8 % après 2 ans", elem_classes=["bidi"]), "demands")
                         context = lab(gr.Textbox(label=tr("context"), lines=2, max_length=MAX_CONTEXT_CHARS), "context")
                         variant = lab(gr.Radio([(v, k) for k, v in VARIANT_LABELS.items()], value="target", label=tr("variant")), "variant")
-                        use_model = lab(gr.Checkbox(value=True, label=tr("use_model")), "use_model")
+                        use_model = lab(gr.Checkbox(value=False, label=tr("use_model")), "use_model")
                         draft_btn = lab(gr.Button(tr("draft_btn"), variant="primary"), "draft_btn", "value")
                     with gr.Column(scale=3):
                         C["clause_title"] = gr.Markdown("")

@@ -205,3 +205,14 @@ def test_atomic_write_never_leaves_empty_or_partial_files(tmp_path, monkeypatch)
     with pytest.raises(OSError):
         atomic_write_bytes(target, b"contenu")
     assert not target.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_rationale_without_the_model_is_assembled_from_quotes_and_checks(drafting):
+    import time
+
+    drafter, _ = drafter_for(drafting)
+    started = time.monotonic()
+    clause = drafter.draft("prime_anciennete", ["8 % après 2 ans", "4 % après 5 ans"])
+    assert time.monotonic() - started < 10
+    assert "art. 350" in clause.rationale and "« " in clause.rationale  # the legal basis, quoted
+    assert "au moins aussi favorable" in clause.rationale and "À corriger" in clause.rationale
