@@ -60,6 +60,20 @@ class Quantity:
 
 
 RATIONALE_UNAVAILABLE = "Exposé des motifs indisponible :"
+# qualifiers of a demand that change its meaning (a rate, a frequency, a scope)
+QUALIFIER_RX = re.compile(
+    r"\b(?:par|chaque|toutes les|tous les|per|every|each)\s+(?:\d+\s*)?(?:heures?|h|jours?|semaines?|mois|ans?|années?|"
+    r"hours?|days?|weeks?|months?|years?|séquences?|appels?|salariés?)\b|\b(?:de nuit|le dimanche|jours fériés|at night|on sundays?)\b",
+    re.I,
+)
+
+
+def unapplied_qualifiers(demand: str, label: str) -> list[str]:
+    """Qualifiers of the demand (« par heure », « de nuit ») that the parameter it was applied to does not carry."""
+    from rag.lexical import tokenize
+
+    carried = set(tokenize(label))
+    return [m.group(0) for m in QUALIFIER_RX.finditer(demand) if not set(tokenize(m.group(0))) <= carried]
 
 
 def rule_rationale(checks: list["Check"], citations: list[Citation]) -> str:
@@ -259,6 +273,12 @@ class Drafter:
                 if param is not None:
                     values[param.name] = quantity.value
                     demanded[param.name] = demand
+                    unused = unapplied_qualifiers(demand, param.label)
+                    if unused:
+                        # « 10 minutes par heure » applied as « pause après chaque séquence : 10 min »:
+                        # say what of the demand the clause does not carry, never change it silently
+                        warnings.append(f"Revendication « {demand} » appliquée seulement comme « {param.label} : {quantity.text} » ; "
+                                        f"« {', '.join(unused)} » n'est pas repris par la clause : vérifiez le texte ou précisez la revendication.")
                     continue
                 if quantity.family in {"years", "count"} and any(q is not quantity and q.family not in {"years", "count"} for q in quantities):
                     continue  # "après 2 ans": a condition of another figure of the demand

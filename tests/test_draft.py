@@ -216,3 +216,11 @@ def test_rationale_without_the_model_is_assembled_from_quotes_and_checks(draftin
     assert time.monotonic() - started < 10
     assert "art. 350" in clause.rationale and "« " in clause.rationale  # the legal basis, quoted
     assert "au moins aussi favorable" in clause.rationale and "À corriger" in clause.rationale
+
+
+def test_a_demand_is_applied_as_written_or_its_unused_part_reported(drafting):
+    drafter, _ = drafter_for(drafting)
+    clause = drafter.draft("duree_travail_pauses_ecran", ["pause écran 10 minutes par heure"])
+    assert any("par heure" in w and "n'est pas repris" in w for w in clause.warnings), clause.warnings
+    plain = drafter.draft("duree_travail_pauses_ecran", ["pause écran 12 minutes"])
+    assert not any("n'est pas repris" in w for w in plain.warnings)
