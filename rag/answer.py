@@ -428,7 +428,7 @@ class ChatEngine:
         embedder = getattr(self.retriever, "embedder", None)
         query_vector = None
         for hit in hits:
-            sentences = [x.strip() for x in re.split(r"(?<=[.;:!?؟])\s+|\n+", hit.text) if len(x.strip()) > 3]
+            sentences = [x.strip() for x in QUOTE_SPLIT.split(hit.text) if len(x.strip()) > 3]
             if not sentences:
                 continue
             figures = [figures_in(x, hit.lang or lang) for x in sentences]
@@ -603,6 +603,8 @@ class ChatEngine:
         return final
 
 
+# sentence ends, but not after the abbreviations of references (« C. trav. art. 350 », « p. 12 »)
+QUOTE_SPLIT = re.compile(r"(?<!\bC\.)(?<!\bart\.)(?<!\bp\.)(?<!trav\.)(?<!\bn°\.)(?<!\bal\.)(?<=[.;:!?؟])\s+(?!\d)|\n+")
 FICHE_REFERENCE = re.compile(r"C\.\s*trav\.?,?\s*art\.\s*(\d+(?:-\d+)?)")
 OFFICIAL_CODE_SOURCES = ("ma_code_travail_fr_2011.pdf", "ma_mudawwana_shughl_ar_2021.pdf")
 # the union's own clause templates are proposals, never a legal source for an answer

@@ -28,10 +28,10 @@ UNIT_WORDS = {
                 "delegues", "delegue", "representatives", "representants", "اجيرا", "اجير", "اجراء", "مندوبين", "مندوبا"],
 }
 PERIOD_WORDS = {
-    "day": ["par jour", "per day", "a day", "في اليوم", "يوميا", "journaliere", "quotidienne"],
-    "week": ["par semaine", "per week", "a week", "في الاسبوع", "اسبوعيا", "hebdomadaire", "weekly"],
+    "day": ["par jour", "sur la journee", "per day", "a day", "في اليوم", "يوميا", "journaliere", "quotidienne", "daily"],
+    "week": ["par semaine", "sur la semaine", "per week", "a week", "in a week", "في الاسبوع", "اسبوعيا", "hebdomadaire", "hebdomadaires", "weekly"],
     "month": ["par mois", "per month", "a month", "في الشهر", "شهريا", "mensuel", "mensuelle", "monthly"],
-    "year": ["par an", "par annee", "per year", "a year", "في السنه", "سنويا", "annuel", "annuelle", "annually", "yearly"],
+    "year": ["par an", "par annee", "sur l'annee", "sur l'an", "per year", "a year", "in a year", "في السنه", "سنويا", "annuel", "annuelle", "annuels", "annuelles", "annually", "yearly"],
 }
 _UNIT = sorted(((w, fam) for fam, words in UNIT_WORDS.items() for w in words), key=lambda p: -len(p[0]))
 _PERIOD = sorted(((w, p) for p, words in PERIOD_WORDS.items() for w in words), key=lambda p: -len(p[0]))
@@ -40,7 +40,7 @@ ORDINAL_SUFFIX = re.compile(r"^(?:er|ere|eres|e|eme|es|nd|st|rd|th)\b")
 # a number right after these words names a text or a part of it: a reference, not a figure
 REFERENCE_BEFORE = re.compile(
     r"(?:art(?:icle)?s?\.?|clauses?|alineas?|paragraphes?|§|chapitres?|titres?|livres?|sections?|p\.|pages?|"
-    r"المادة|الماده|المواد|البند|الفقره|decret|dahir|loi|n°|no\.?|c)\s*$", re.I,
+    r"المادة|الماده|المواد|البند|الفقره|decret|dahir|loi|n°|no\.?|c|trav\.?)\s*$", re.I,
 )
 FILLER = {"premieres", "premiers", "premiere", "premier", "1eres", "1ers", "1ere", "1er", "consecutives", "consecutifs",
           "pleines", "pleins", "effectives", "effectifs", "ouvrables", "ouvres", "calendaires", "de", "d", "du", "full",
@@ -98,7 +98,7 @@ def _starts_with(rest: str, table: list[tuple[str, str]]) -> tuple[str, str] | N
 
 def figures_in(text: str, lang: str = "fr") -> list[Figure]:
     """Every figure of a text with its unit and period; references (art. 53, p. 12, n° 2-04-570) skipped."""
-    converted = digits_for_words(text, lang)
+    converted = digits_for_words(re.sub(r"\[\s*\d+\s*\]", " ", text), lang)  # « [1] » list markers are not figures
     plain = normalise(converted)
     out: list[Figure] = []
     for match in NUMBER.finditer(plain):
@@ -133,7 +133,20 @@ def figures_in(text: str, lang: str = "fr") -> list[Figure]:
             if found:
                 period = found[1]
         out.append(Figure(value, unit, period, plain[match.start():end].strip()))
-    return out
+    return _sentence_periods(plain, out)
+
+
+def _sentence_periods(plain: str, figures: list[Figure]) -> list[Figure]:
+    """« La durée hebdomadaire est de 44 heures », « par semaine … 2288 heures »: a sentence with one
+    period and one timed figure without its own gives that figure the period."""
+    timed = [f for f in figures if f.unit in ("hours", "days", "minutes") and not f.period]
+    if len(timed) != 1 or any(f.period for f in figures):
+        return figures
+    periods = {p for word, p in _PERIOD if re.search(rf"(?<!\w){re.escape(word)}(?!\w)", plain)}
+    if len(periods) != 1:
+        return figures
+    period = periods.pop()
+    return [Figure(f.value, f.unit, period, f.text) if f is timed[0] else f for f in figures]
 
 
 def unsupported(stated: list[Figure], evidence: list[Figure]) -> list[Figure]:

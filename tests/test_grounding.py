@@ -202,3 +202,23 @@ def test_model_written_references_never_splice_into_the_rendered_one(law):
     assert "(C (" not in answer.text and "[S" not in answer.text
     assert answer.text.count("art. 184") == 1  # only the rendered reference; the typed one is gone
     assert not any("121" in w for w in answer.warnings)  # a page number is not a figure
+
+
+def test_period_stated_before_the_figure_counts(law):
+    """« La durée normale du travail par semaine est de 2288 heures » (2288 h is per year)."""
+    engine, _ = chat(law, "PLACEHOLDER")
+    key = key_of(engine.ask("Quelle est la durée normale du travail par semaine ?"), "184")
+    engine, _ = chat(law, f"La durée normale du travail par semaine est de 2288 heures [{key}].")
+    answer = engine.ask("Quelle est la durée normale du travail par semaine ?")
+    assert "à vérifier" in answer.text
+    assert any(c.status == CheckStatus.UNIT_MISMATCH for c in answer.checks)
+
+
+def test_quotes_are_not_cut_inside_a_reference(law, tmp_path):
+    path = tmp_path / "fiche_hs.md"
+    path.write_text("---\nkind: project\ntitle: Fiche HS\n---\n# Fiche HS\nLes heures supplémentaires sont majorées de 25 % le jour (C. trav. art. 201). "
+                    "La nuit, la majoration est de 50 %.\n", encoding="utf-8")
+    law.index.index_paths([path], isolated=False)
+    engine, _ = chat(law, "Les heures supplémentaires de jour sont majorées de 25 % [S1].")
+    answer = engine.ask("Quelle est la majoration des heures supplémentaires de jour selon la fiche HS ?")
+    assert all(not q.text.rstrip().endswith("(C.") for q in answer.quotes)
