@@ -23,6 +23,8 @@ class Engine:
     _chat: object | None = None
     _chat_error: str | None = None
     _chat_lock: threading.Lock = field(default_factory=threading.Lock)
+    _library: object | None = None
+    _rules: dict | None = None
 
     @property
     def chat_loaded(self) -> bool:
@@ -50,15 +52,27 @@ class Engine:
 
         return ChatEngine(self.retriever, self.chat, self.settings)
 
+    def library(self):
+        """The clause library, read once; a broken template is listed in ``problems``, never raised later."""
+        from rag.library import read_library
+
+        if self._library is None:
+            self._library = read_library(self.settings.clauses_dir)
+        return self._library
+
+    def rules(self):
+        from rag.library import load_rules
+
+        if self._rules is None:
+            self._rules = load_rules(self.settings.rules_file)
+        return self._rules
+
     def drafter(self, with_model: bool = True):
         """Clause drafter over the project's library and floor rules; template-only without a model."""
         from rag.draft import Drafter
-        from rag.library import load_library, load_rules
 
         chat = self.chat_engine() if with_model else None
-        return Drafter(
-            self.retriever, chat, load_library(self.settings.clauses_dir), load_rules(self.settings.rules_file), self.settings
-        )
+        return Drafter(self.retriever, chat, self.library().templates, self.rules(), self.settings)
 
     def close(self) -> None:
         chat, self._chat = self._chat, None

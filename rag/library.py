@@ -141,8 +141,28 @@ def load_clause(path: Path) -> ClauseTemplate:
     )
 
 
+@dataclass
+class Library:
+    """The clause templates that loaded, and a French message for each file that did not."""
+
+    templates: list[ClauseTemplate]
+    problems: dict[str, str] = field(default_factory=dict)
+
+
+def read_library(folder: Path) -> Library:
+    """Every template of the folder; one broken file is reported and skipped, never fatal."""
+    templates, problems = [], {}
+    for path in sorted(folder.glob("*.md")):
+        try:
+            templates.append(load_clause(path))
+        except Exception as exc:  # YAML error, missing id, bad parameter: that file only
+            problems[path.name] = f"modèle de clause illisible ({exc})"
+    return Library(sorted(templates, key=lambda t: t.order), problems)
+
+
 def load_library(folder: Path) -> list[ClauseTemplate]:
-    return sorted((load_clause(p) for p in folder.glob("*.md")), key=lambda t: t.order)
+    """The templates that load (see :func:`read_library` for the files that do not)."""
+    return read_library(folder).templates
 
 
 def find_template(library: list[ClauseTemplate], topic: str) -> ClauseTemplate | None:

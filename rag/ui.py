@@ -459,13 +459,11 @@ class Handlers:
         self.guard = guard or DownloadGuard()
         self.download_root = Path(tempfile.mkdtemp(prefix="ittifaq-downloads-"))
         atexit.register(shutil.rmtree, self.download_root, True)
-        from rag.library import load_library
-
-        try:
-            self.library = load_library(settings.clauses_dir)
-        except Exception as exc:  # a broken template must not stop the app: drafting says so
-            log.error("clause library unreadable: %s", exc)
-            self.library = []
+        library = engine.library() if callable(getattr(engine, "library", None)) else None
+        self.library = library.templates if library is not None else []
+        self.library_problems = library.problems if library is not None else {}
+        for name, problem in self.library_problems.items():
+            log.error("clause library: %s: %s", name, problem)
 
     # ---- who is asking ---------------------------------------------------------------------
     @staticmethod
@@ -518,6 +516,8 @@ class Handlers:
         if overview.missing:
             lines.append("Textes officiels à importer (onglet **Corpus**) :")
             lines += [f"- {md_escape(m.title)} — {md_escape(m.obtain)}" for m in overview.missing]
+        for name, problem in getattr(self, "library_problems", {}).items():
+            lines.append(f"⚠ {md_escape(name)} : {md_escape(problem)} — les autres modèles restent disponibles.")
         lines.append("Exemples de questions (cliquez) :")
         return "\n\n".join(lines[:2]) + ("\n\n" + "\n".join(lines[2:]) if len(lines) > 2 else "")
 
