@@ -24,6 +24,6 @@ def test_a_template_without_id_does_not_empty_the_library_nor_break_drafting(set
 
         ui = Handlers(engine, settings)
         assert len(ui.library) == 19 and "99_broken.md" in ui.library_problems
-        assert "99_broken.md" in ui.welcome_markdown()
+        assert "99\\_broken.md" in ui.welcome_markdown()  # Markdown-escaped
     finally:
         engine.close()
