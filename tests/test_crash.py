@@ -30,6 +30,20 @@ CHILD = textwrap.dedent(
             time.sleep(0.05)  # widen the embed phase so kills land in it too
             return super().embed_documents(texts)
 
+    import rag.index as rag_index
+    plain_metadata = rag_index.chunk_metadata
+    seen = set()
+
+    def slow_metadata(chunk):
+        # runs inside the write phase (document marked "indexing", old passages deleted): say when
+        # it starts, and widen it, so that the parent can aim some kills at it
+        if chunk.source not in seen:
+            seen.add(chunk.source)
+            print("writing", flush=True)
+        time.sleep(0.005)
+        return plain_metadata(chunk)
+
+    rag_index.chunk_metadata = slow_metadata
     settings = Settings(store_dir=Path({store!r}), corpus_dirs=[], embed_batch=4, _env_file=None)
     index = Index(settings, SlowEmbeddings())
     print("ready", flush=True)
@@ -68,7 +82,13 @@ def test_kill_minus_9_during_indexing_20_times(tmp_path):
         proc = subprocess.Popen([sys.executable, "-c", CHILD.format(root=str(PROJECT_ROOT), store=str(store), docs=str(docs))],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
-        time.sleep(rng.uniform(0.0, 2.0))
+        if run % 2:
+            time.sleep(rng.uniform(0.0, 2.0))  # anywhere: embed or write phase, any document
+        else:
+            # aimed: during the write phase of the first, second or third document
+            for _ in range(1 + run % 3):
+                assert proc.stdout.readline().strip() == "writing", proc.stderr.read()
+            time.sleep(rng.uniform(0.0, 0.15))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
         settings = Settings(store_dir=store, corpus_dirs=[], _env_file=None)
@@ -93,4 +113,4 @@ def test_kill_minus_9_during_indexing_20_times(tmp_path):
         assert index.count() == sum(r.chunks for r in index.documents())
     finally:
         index.close()
-    assert interrupted_seen >= 1  # some kills did land in the middle of a document's write
+    assert interrupted_seen >= 5  # the aimed kills did land in the middle of a document's write
