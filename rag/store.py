@@ -233,6 +233,59 @@ def probe_embedded(settings: Settings) -> None:
         )
 
 
+# ---- "verified" stamp of an embedded store: skip the probe while nothing touched its files -----
+VERIFIED_STAMP_NAME = "verified.json"
+
+
+def store_files_state(settings: Settings) -> dict[str, list[int]]:
+    """(size, mtime, ctime, inode, device) of every file of the embedded store that Chroma reads
+    (``chroma/``) and of the manifest. Any write, copy, restore or truncation changes it (ctime
+    cannot be set back by a user)."""
+    root = settings.store_dir
+    state: dict[str, list[int]] = {}
+    paths = sorted((root / "chroma").rglob("*")) if (root / "chroma").is_dir() else []
+    for path in [*paths, root / MANIFEST_NAME]:
+        try:
+            st = path.lstat()
+        except FileNotFoundError:
+            continue
+        if not path.is_dir():
+            state[path.relative_to(root).as_posix()] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+    return state
+
+
+def same_sizes(a: dict[str, list[int]], b: dict[str, list[int]]) -> bool:
+    return a.keys() == b.keys() and all(a[k][0] == b[k][0] for k in a)
+
+
+def verified_unchanged(settings: Settings) -> bool:
+    """The store's files are exactly as a clean session left them (see :func:`write_verified`)."""
+    try:
+        stamp = json.loads((settings.store_dir / VERIFIED_STAMP_NAME).read_text(encoding="utf-8"))
+        return stamp.get("version") == 1 and stamp.get("files") == store_files_state(settings)
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def write_verified(settings: Settings) -> None:
+    """Record the files as they are now: called by :class:`rag.index.Index` on closing a session
+    that opened a checked store (the probe passed or the files were already stamped, and the repair
+    scan found nothing to delete), wrote nothing and ended with every file at its opening size. Chroma rewrites its vector files even when only reading, so
+    sizes, not contents, are what a read-only session must keep."""
+    try:
+        data = {"version": 1, "files": store_files_state(settings), "at": time.time()}
+        write_atomic(settings.store_dir / VERIFIED_STAMP_NAME, json.dumps(data).encode("utf-8"))
+    except OSError as exc:
+        log.debug("verified stamp not written: %s", exc)
+
+
+def forget_verified(settings: Settings) -> None:
+    try:
+        (settings.store_dir / VERIFIED_STAMP_NAME).unlink(missing_ok=True)
+    except OSError as exc:
+        log.debug("verified stamp not removed: %s", exc)
+
+
 def make_client(settings: Settings):
     """Chroma client from settings: embedded PersistentClient, or HttpClient when RAG_CHROMA_URL is set."""
     import chromadb
