@@ -26,6 +26,7 @@ from pathlib import Path
 import yaml
 
 from rag.ingest import SUPPORTED_SUFFIXES, IngestError, IsolatedParser, LoadedDocument, load_path, sha256_bytes
+from rag import lexical as lexical_store
 from rag.lexical import LexicalIndex
 from rag.ocr import OcrOptions, uncertain_label
 from rag.settings import Settings
@@ -35,12 +36,17 @@ from rag.store import (  # noqa: F401  (StoreError & co. are part of this module
     StoreError,
     StoreLock,
     StoreLockedError,
+    forget_verified,
     is_live,
     make_client,
     probe_embedded,
     read_all,
     open_collection,
     open_manifest,
+    same_sizes,
+    store_files_state,
+    verified_unchanged,
+    write_verified,
 )
 from rag.structure import chunk_units, parse_units
 
@@ -58,6 +64,9 @@ class FileResult:
     code: str = ""
 
 
+KIND_JURISDICTION = {"law": "MA", "decree": "MA", "project": "MA", "intl_convention": "ILO"}
+
+
 @dataclass
 class Catalog:
     """Titles and citation labels the project knows for official texts, keyed by file name."""
@@ -68,7 +77,7 @@ class Catalog:
     def load(cls, path: Path | None) -> "Catalog":
         if path is None or not path.exists():
             return cls()
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
         return cls({str(k): dict(v) for k, v in (data.get("sources") or {}).items()})
 
     def apply(self, doc: LoadedDocument) -> LoadedDocument:
@@ -82,6 +91,15 @@ class Catalog:
     def short(self, source: str, title: str) -> str:
         entry = self.entries.get(source)
         return (entry or {}).get("short") or title
+
+    def jurisdiction(self, source: str, kind: str = "") -> str:
+        """MA, FR, ILO… from the catalog; texts it does not list take their kind's usual one
+        (laws, decrees and the project's fiches are Moroccan; a foreign upload needs a catalog line)."""
+        entry = self.entries.get(source) or {}
+        return entry.get("jurisdiction") or KIND_JURISDICTION.get(kind, "")
+
+    def force(self, source: str) -> str:
+        return (self.entries.get(source) or {}).get("force", "")
 
 
 def chunk_metadata(chunk) -> dict:
@@ -116,14 +134,20 @@ class Index:
         self._store_lock: StoreLock | None = None
         self._owns_client = client is None
         self.client = client
+        self._verified: dict | None = None  # embedded store's files as opened, once checked (see close)
+        self._wrote = False
+        stamped = False
         if client is None and not settings.chroma_url:
             self._store_lock = StoreLock(settings.store_dir).acquire()
-            if settings.probe_store:
+            # files exactly as a clean read-only session left them: no probe child, no repair scan
+            stamped = verified_unchanged(settings)
+            if settings.probe_store and not stamped:
                 try:
                     probe_embedded(settings)
                 except StoreError:
                     self.close()
                     raise
+            opened = store_files_state(settings)
         try:
             self.client = client or make_client(settings)
             self.collection = open_collection(self.client, settings)
@@ -144,13 +168,15 @@ class Index:
         # the manifest, and open_manifest has just read the manifest)
         self._seen_marker: str | None = None
         self._next_check = 0.0
-        if not self.manifest.shared:
+        if not self.manifest.shared and not stamped:
             # on a server, rows no committed document owns may be another process's write in progress
             try:
                 self.repair()
             except StoreError:
                 self.close()
                 raise
+        if self._store_lock is not None:
+            self._verified = opened
 
     def repair(self) -> int:
         """Delete rows no committed document owns (left by a crash); the manifest stays the truth."""
@@ -168,6 +194,7 @@ class Index:
                 f"{'…' if len(lost) > 3 else ''}) : reconstruction nécessaire (`rag rebuild`)."
             )
         if orphans:
+            self._wrote = True
             for start in range(0, len(orphans), 500):
                 self.collection.delete(ids=orphans[start:start + 500])
             log.warning("removed %d orphan passages left by an interrupted write", len(orphans))
@@ -176,11 +203,21 @@ class Index:
     def close(self) -> None:
         """Release the client (when this index opened it) and the store lock."""
         client, self.client = self.client, None
+        closed = True
         if self._owns_client and client is not None and hasattr(client, "close"):
             try:
                 client.close()  # lets the same process open this folder again, e.g. after a restore
             except Exception as exc:  # closing must not hide the reason the caller is closing
+                closed = False
                 log.debug("closing the Chroma client: %s", exc)
+        verified, self._verified = getattr(self, "_verified", None), None
+        if self._store_lock is not None and verified is not None:
+            # a read-only session on checked files, ended cleanly with every file at its size: the
+            # next open may trust them as they are now (rag.store.write_verified)
+            if closed and not self._wrote and same_sizes(verified, store_files_state(self.settings)):
+                write_verified(self.settings)
+            else:
+                forget_verified(self.settings)
         if self._store_lock is not None:
             self._store_lock.release()
             self._store_lock = None
@@ -224,27 +261,33 @@ class Index:
         return is_live(self.manifest.records, meta)
 
     def lexical(self) -> tuple[LexicalIndex, list[dict], list[str]]:
-        """BM25 over every live chunk, rebuilt after each change (here or, on a server, elsewhere)."""
+        """BM25 over every live chunk, rebuilt after each change (here or, on a server, elsewhere);
+        saved beside an embedded store and loaded back while its manifest is unchanged (rag.lexical)."""
         self.refresh()
         with self._lock:
             if self._lexical is None or self._lexical[0] != self._generation:
                 generation = self._generation
                 records = self.manifest.records  # replaced, never mutated, by writers: a snapshot
-                data = read_all(self.collection, ["documents", "metadatas"])
-                rows = [
-                    (cid, meta, doc)
-                    for cid, meta, doc in zip(data["ids"], data["metadatas"], data["documents"])
-                    if is_live(records, meta)
-                ]
-                ids = [r[0] for r in rows]
-                metas = [r[1] for r in rows]
-                texts = [r[2] for r in rows]
+
+                def read_rows() -> tuple[list[str], list[dict], list[str]]:
+                    data = read_all(self.collection, ["documents", "metadatas"])
+                    rows = [
+                        (cid, meta, doc)
+                        for cid, meta, doc in zip(data["ids"], data["metadatas"], data["documents"])
+                        if is_live(records, meta)
+                    ]
+                    return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
+
+                built = lexical_store.load_or_build(
+                    lexical_store.saved_root(self.settings), lexical_store.fingerprint(records.values(), lexical_store.scope(self.settings)), read_rows
+                )
                 # tagged with the generation it started from: a change during the build forces another
-                self._lexical = (generation, LexicalIndex(ids, texts), metas, texts)
+                self._lexical = (generation, *built)
             return self._lexical[1:]
 
     # ---- writing --------------------------------------------------------------------------
     def _changed(self) -> None:
+        self._wrote = True
         self._generation += 1
         self._next_check = 0.0  # server mode: look at the marker again before the next read
 

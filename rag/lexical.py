@@ -1,16 +1,49 @@
 """Lexical side of hybrid search: French/English/Arabic normalisation and an in-process BM25.
 
-Local Chroma has no sparse search, so BM25 (bm25s) runs here over the chunk texts. It is rebuilt
+Local Chroma has no sparse search, so BM25 (bm25s) runs here over the chunk texts. It is built
 from the store's own contents, so it can never disagree with what is committed there.
+
+Saved index
+-----------
+Building BM25 means reading and tokenising every chunk (a third of a second for the French code,
+~20 s for 50,000 passages), so the built index is also saved next to the store, in
+``<store_dir>/lexical/<fingerprint>/``, and loaded back by the next process when its fingerprint
+is that of the store it opens. The fingerprint (:func:`fingerprint`) hashes the whole manifest
+(every document's sha256, status, chunk count and indexing time: every index/remove changes it),
+the collection it belongs to, and this module's own code (a tokeniser change invalidates it).
+
+- Written atomically: the files go to a temp folder that is renamed into place once complete, with
+  ``meta.json`` listing the size and sha256 of every file. A folder whose files do not match it
+  (truncated, overwritten, half-copied) is ignored and rebuilt, never used and never an error.
+- Never required: a store whose folder cannot be written (read-only disk) just builds in memory.
+- Embedded stores only. With a Chroma server (``RAG_CHROMA_URL``) nothing is saved: the store
+  folder must stay untouched there, and other processes change the corpus at any time, so a
+  process rebuilds after each change anyway. (The fingerprint would cover it: it is taken from the
+  manifest snapshot the process holds, which the build filters the rows with; what is missing is
+  a folder of its own, e.g. in ``cache_dir`` keyed by server and collection.)
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
 import re
+import shutil
+import time
 import unicodedata
+from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import numpy as np
+
+log = logging.getLogger(__name__)
+
+LEXICAL_DIR = "lexical"  # beside manifest.json in the store folder
+SAVE_FORMAT = 1
+_META = "meta.json"
+_ROWS = "rows.json"
 
 _AR_DIACRITICS = re.compile(r"[\u064B-\u0652\u0670\u0640]")
 _AR_LETTERS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ؤ": "و", "ئ": "ي"})
@@ -60,22 +93,49 @@ def tokenize(text: str) -> list[str]:
     return [_stem(t) for t in _TOKEN.findall(normalise(text)) if t not in STOPWORDS and (len(t) > 1 or t.isdigit())]
 
 
+def _bm25s():
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it turns itself up to DEBUG on import
+    return bm25s
+
+
 class LexicalIndex:
     """BM25 over a fixed list of chunk ids/texts; :meth:`search` returns (row, score) best first."""
 
     def __init__(self, ids: list[str], texts: list[str]):
-        import bm25s
-
-        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it turns itself up to DEBUG on import
         self.ids = ids
         self._retriever = None
         if ids:
-            self._retriever = bm25s.BM25()
+            self._retriever = _bm25s().BM25()
             corpus_tokens = [tokenize(t) or ["∅"] for t in texts]
             self._retriever.index(corpus_tokens, show_progress=False)
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def knows(self, word: str) -> bool:
+        """Whether the word (after normalising and stemming) occurs anywhere in the indexed texts."""
+        tokens = tokenize(word)
+        return bool(tokens) and self._retriever is not None and all(t in self._retriever.vocab_dict for t in tokens)
+
+    def save(self, folder: Path) -> None:
+        """The BM25 arrays and vocabulary (bm25s' own files); nothing for an empty index."""
+        if self._retriever is not None:
+            self._retriever.save(str(folder), show_progress=False)
+
+    @classmethod
+    def load(cls, folder: Path, ids: list[str]) -> "LexicalIndex":
+        """The index :meth:`save` wrote for these ``ids`` (the caller has checked the files)."""
+        index = cls.__new__(cls)
+        index.ids = ids
+        index._retriever = None
+        if ids:
+            retriever = _bm25s().BM25.load(str(folder), mmap=False, show_progress=False)
+            if int(retriever.scores["num_docs"]) != len(ids):
+                raise ValueError(f"saved BM25 has {retriever.scores['num_docs']} documents, expected {len(ids)}")
+            index._retriever = retriever
+        return index
 
     def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         if self._retriever is None:
@@ -90,6 +150,155 @@ class LexicalIndex:
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top])]
         return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+
+
+# ---- the saved index ---------------------------------------------------------------------------
+_CODE_VERSION: str | None = None
+
+
+def _code_version() -> str:
+    """This module's source and bm25s' version: a change to the tokeniser must not load old files."""
+    global _CODE_VERSION
+    if _CODE_VERSION is None:
+        try:
+            source = Path(__file__).read_bytes()
+        except OSError:
+            source = b""
+        bm25s_version = str(getattr(_bm25s(), "__version__", "?"))  # not importlib.metadata: 80 ms
+        _CODE_VERSION = hashlib.sha256(source + b"\0" + bm25s_version.encode()).hexdigest()
+    return _CODE_VERSION
+
+
+def fingerprint(records: Iterable, scope: str = "") -> str:
+    """What a saved index must have been built from: every manifest record (all its fields, so any
+    index/remove, or a document left ``indexing``, changes it), the store/collection ``scope``
+    and the code. ``records`` are :class:`rag.store.DocumentRecord` (or anything with ``__dict__``)."""
+    rows = sorted((dict(vars(r)) for r in records), key=lambda d: str(d.get("source", "")))
+    blob = json.dumps({"format": SAVE_FORMAT, "code": _code_version(), "scope": scope, "records": rows},
+                      ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def saved_root(settings) -> Path | None:
+    """Where the index of this store is saved: ``<store_dir>/lexical``; None with a Chroma server."""
+    return None if settings.chroma_url else Path(settings.store_dir) / LEXICAL_DIR
+
+
+def scope(settings) -> str:
+    return f"{settings.chroma_url or 'embedded'}|{settings.collection}"
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _folder_for(root: Path, stamp: str) -> Path:
+    return Path(root) / stamp[:32]
+
+
+def load_saved(root: Path, stamp: str) -> tuple[LexicalIndex, list[dict], list[str]] | None:
+    """The index saved under ``root`` for this fingerprint, or None when there is none or its
+    files are not exactly those it was saved with (then it is rebuilt: never an error)."""
+    folder = _folder_for(root, stamp)
+    meta_path = folder / _META
+    if not meta_path.is_file():
+        return None
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if meta.get("format") != SAVE_FORMAT or meta.get("fingerprint") != stamp:
+            raise ValueError("written for another store state")
+        files = meta["files"]
+        for name, (size, digest) in files.items():
+            path = folder / name
+            if os.path.basename(name) != name or path.stat().st_size != size or _sha256_file(path) != digest:
+                raise ValueError(f"{name} differs from what was saved")
+        rows = json.loads((folder / _ROWS).read_text(encoding="utf-8"))
+        ids, metas, texts = rows["ids"], rows["metas"], rows["texts"]
+        if not (len(ids) == len(metas) == len(texts) == meta.get("rows")):
+            raise ValueError("row counts differ")
+        return LexicalIndex.load(folder, ids), metas, texts
+    except Exception as exc:  # any damage: rebuild
+        log.warning("saved lexical index %s unusable (%s: %s): rebuilding it", folder, type(exc).__name__, exc)
+        return None
+
+
+def save(root: Path, stamp: str, index: LexicalIndex, metas: list[dict], texts: list[str]) -> bool:
+    """Write the index under ``root/<fingerprint>/`` atomically (temp folder, fsync, rename) and
+    remove the other saved states. Failures (read-only or full disk) are logged, never raised."""
+    root = Path(root)
+    tmp: Path | None = None
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        import tempfile
+
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
+        index.save(tmp)
+        (tmp / _ROWS).write_text(
+            json.dumps({"ids": list(index.ids), "metas": list(metas), "texts": list(texts)}, ensure_ascii=False), encoding="utf-8"
+        )
+        files = {}
+        for path in sorted(tmp.iterdir()):
+            _fsync(path)
+            files[path.name] = [path.stat().st_size, _sha256_file(path)]
+        meta = {"format": SAVE_FORMAT, "fingerprint": stamp, "rows": len(index.ids), "files": files, "saved_at": time.time()}
+        (tmp / _META).write_text(json.dumps(meta, indent=1), encoding="utf-8")
+        _fsync(tmp / _META)
+        _fsync(tmp)
+        target = _folder_for(root, stamp)
+        if target.exists():  # unusable (load_saved said so), or just written by another process
+            shutil.rmtree(target, ignore_errors=True)
+        os.rename(tmp, target)
+        tmp = None
+        _fsync(root)
+        _prune(root, keep=target.name)
+        return True
+    except Exception as exc:
+        log.warning("lexical index not saved in %s (%s: %s): it will be rebuilt at the next start", root, type(exc).__name__, exc)
+        return False
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _prune(root: Path, keep: str) -> None:
+    """Saved states of other fingerprints go; a temp folder only when old (another process may be writing it)."""
+    for child in root.iterdir():
+        if child.name == keep:
+            continue
+        try:
+            if child.name.startswith(".tmp-") and time.time() - child.stat().st_mtime < 3600:
+                continue
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+        except OSError:
+            pass
+
+
+def load_or_build(
+    root: Path | None, stamp: str, read_rows: Callable[[], tuple[list[str], list[dict], list[str]]]
+) -> tuple[LexicalIndex, list[dict], list[str]]:
+    """The saved index for ``stamp`` if it is intact, else one built from ``read_rows()`` (ids,
+    metadatas, texts of the live chunks) and saved. ``root`` None: build only, save nothing."""
+    if root is not None:
+        saved = load_saved(root, stamp)
+        if saved is not None:
+            return saved
+    ids, metas, texts = read_rows()
+    index = LexicalIndex(ids, texts)
+    if root is not None:
+        save(root, stamp, index, metas, texts)
+    return index, metas, texts
 
 
 class Glossary:
@@ -115,7 +324,8 @@ class Glossary:
         path = Path(path) if path else None
         if path is None or not path.exists():
             return cls([])
-        return cls((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("concepts") or [])
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster than the Python parser
+        return cls((yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}).get("concepts") or [])
 
     def matches(self, query: str) -> list[str]:
         tokens = tokenize(query)
