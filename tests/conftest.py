@@ -15,6 +15,7 @@ import pytest
 from langchain_core.embeddings import Embeddings
 
 from rag.lexical import tokenize
+from rag.models import LangChainChatModel
 from rag.settings import PROJECT_ROOT, Settings
 
 SHARED_CORPUS = (PROJECT_ROOT.parent / "shared" / "corpus").resolve()
@@ -146,3 +147,39 @@ def make_pdf(pages: list[str], encrypt: bool = False) -> bytes:
 @pytest.fixture
 def pdf_factory():
     return make_pdf
+
+
+# ---- fake chat models (the only fakes of the suite: the store, files and parser are real) -------
+
+
+class RecordingFake(LangChainChatModel):
+    """LangChain's GenericFakeChatModel behind our adapter, recording the prompts it receives."""
+
+    def __init__(self, replies: list[str], n_ctx: int = 4096):
+        from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+        from langchain_core.messages import AIMessage
+
+        super().__init__(GenericFakeChatModel(messages=iter(AIMessage(content=r) for r in replies)), "fake", n_ctx)
+        self.prompts: list[list[dict]] = []
+
+    def stream(self, messages, max_tokens=None):
+        self.prompts.append(messages)
+        yield from super().stream(messages, max_tokens)
+
+
+class FailingModel:
+    name = "failing"
+    n_ctx = 4096
+
+    def __init__(self, after: list[str], exc: Exception):
+        self.after, self.exc = after, exc
+
+    def stream(self, messages, max_tokens=None):
+        yield from self.after
+        raise self.exc
+
+
+@pytest.fixture
+def fake_chat():
+    """A factory: ``fake_chat("reply 1", "reply 2")`` → a :class:`RecordingFake` answering those replies."""
+    return lambda *replies, n_ctx=4096: RecordingFake(list(replies), n_ctx)

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from rag import answer_eval as ae
 from rag.answer import Citation, ChatEngine
 from tests.conftest import HashEmbeddings
-from tests.test_answer import RecordingFake
+from tests.conftest import RecordingFake
 
 LAW = """# Loi test
 ## Titre III : De la durée du travail

@@ -34,7 +34,7 @@ from rag.engine import build_engine
 from rag.settings import PROJECT_ROOT, Settings
 from rag.store import StoreError
 from tests.conftest import HashEmbeddings
-from tests.test_answer import RecordingFake
+from tests.conftest import RecordingFake
 from tests.test_backends import QuietHandler, free_port
 
 CHROMA = Path(sys.executable).with_name("chroma")

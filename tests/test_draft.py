@@ -12,7 +12,7 @@ from rag.draft import Clause, Drafter, parse_quantities
 from rag.export import Agreement, agreement_docx, agreement_markdown, atomic_write_bytes, export_agreement, safe_filename
 from rag.library import find_template, load_library, load_rules
 from rag.settings import PROJECT_ROOT
-from tests.test_answer import RecordingFake
+from tests.conftest import RecordingFake
 
 LIBRARY = load_library(PROJECT_ROOT / "corpus" / "clauses")
 RULES = load_rules(PROJECT_ROOT / "corpus" / "rules" / "floors.yaml")

@@ -340,7 +340,7 @@ def test_read_only_user_folder_keeps_the_app_answering(private_mounts, tmp_path)
     facts = run_child(tmp_path, """
         from rag.engine import build_engine
         from rag.ui import Handlers, CHAT_OUTPUTS
-        from tests.test_answer import RecordingFake
+        from tests.conftest import RecordingFake
 
         settings = Settings(store_dir=ROOT / "store", data_dir=ROOT / "users", corpus_dirs=[], _env_file=None)
         engine = build_engine(settings, embedder=HashEmbeddings(), chat=RecordingFake(["La durée est de 44 heures [S1]."]))
@@ -366,7 +366,7 @@ OFFLINE_SESSION = """
     from gradio_client import Client
     from rag.engine import build_engine
     from rag.ui import DownloadGuard, build_ui, launch
-    from tests.test_answer import RecordingFake
+    from tests.conftest import RecordingFake
 
     try:
         socket.create_connection(("1.1.1.1", 53), timeout=3).close()

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rag.answer import ChatEngine, CheckStatus, cut_repetition, looping
-from tests.test_answer import RecordingFake
+from tests.conftest import RecordingFake
 
 LAW = """# Loi test
 ### Article 53

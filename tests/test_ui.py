@@ -22,7 +22,7 @@ from rag.ui import (
 )
 from rag.workspace import Authenticator, UserAccount, Workspace, load_users, safe_user_id
 from tests.conftest import HashEmbeddings
-from tests.test_answer import RecordingFake
+from tests.conftest import RecordingFake
 
 CODE = """# Code du travail (extrait de test)
 ## Titre III : De la durée du travail
@@ -171,7 +171,7 @@ def test_model_failure_is_a_clear_french_message(ui, engine):
 
 
 def test_model_cut_mid_answer_is_labelled_partial(ui, engine):
-    from tests.test_answer import FailingModel
+    from tests.conftest import FailingModel
 
     engine._chat = FailingModel(["La durée normale est de 44 heures [S1]."], ConnectionError("connection closed before the end"))
     final = ask(ui, QUESTION)[-1]
