@@ -143,7 +143,7 @@ def normalise(text: str) -> str:
     t = _APOSTROPHES.sub("'", t)
     t = _DASHES.sub("-", t)
     # thousands: "2 288", "2.288", "1,234,567", "1,234.5" → digits only
-    t = re.sub(r"(?<![\d.,])\d{1,3}(?: \d{3})+(?![\d])(?!,\d)(?!\.\d)", lambda m: m.group(0).replace(" ", ""), t)
+    t = re.sub(r"(?<![\d.,])\d{1,3}(?: \d{3})+(?![\d])", lambda m: m.group(0).replace(" ", ""), t)
     t = re.sub(r"(?<![\d.,])\d{1,3}(?:\.\d{3})+(?![\d.,]?\d)", lambda m: m.group(0).replace(".", ""), t)
     t = re.sub(r"(?<![\d.,])\d{1,3}(?:,\d{3}){2,}(?![\d])|(?<![\d.,])\d{1,3}(?:,\d{3})+(?=\.\d)", lambda m: m.group(0).replace(",", ""), t)
     t = re.sub(r"(\d),(\d)", r"\1.\2", t)  # decimal comma
@@ -261,7 +261,7 @@ _RANGE_WORDS = {_fold(w) for w in ("a", "et", "ou", "to", "and", "or", "-", "إ�
 _HUNDRED_WORDS = {_fold(w) for w in ("المائة", "المئة")}
 _PERCENT_TOKENS = {_fold(w) for w in ("بالمائة", "بالمئة")}
 _IN = _fold("في")
-_TOKEN_RX = re.compile(r"\d+(?:\.\d+)?|%|€|-|[^\W\d_]+")
+_TOKEN_RX = re.compile(r"\d+(?:\.\d+)?|%|€|-|¦|[^\W\d_]+")
 
 
 @dataclass(frozen=True)
@@ -310,8 +310,10 @@ def figures_in(text: str, with_bare: bool = True) -> list[Figure]:
     years 1900–2099 and hyphen-joined references (2-04-570, L. 3121-36)."""
     # list markers "1. ", "2) ", also where a citation label was put between the number and its point
     t = re.sub(r"(?m)(?:^|(?<=[:;]))[ \t]*(?:[-*•][ \t]*)?\d{1,2}[ \t]*[.)](?=\s|$)", " ", text or "")
+    t = re.sub(r"\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b", " date ", t)  # 01/01/2026
+    t = re.sub(r"[;:؛]", " ¦ ", t)  # a list of references does not run on past these
     t = normalise(t)
-    t = re.sub(r"\b[a-z]?\d+(?:-\d+)+\b", " ref ", t)  # decree numbers, article ranges "52-53"
+    t = re.sub(r"\b[a-z]?\d+(?:-\d+)+\b", " ref ", t)  # decree numbers, ISO dates, article ranges "52-53"
     tokens = _TOKEN_RX.findall(t)
     raw: list[tuple[int, int, float, bool, str | None]] = []  # (start token, end token, value, weak, unit)
     i = 0
@@ -352,12 +354,15 @@ def figures_in(text: str, with_bare: bool = True) -> list[Figure]:
         raw.append((i, j, total + current, weak, None))
         i = j
     out: list[Figure] = []
+    refs: set[int] = set()  # end token of each number that names a text or a part of it
     for n, (start, end, value, weak, preset) in enumerate(raw):
         if preset:
             out.append(Figure(_canonical(value), preset))
             continue
         before = tokens[start - 1] if start else ""
-        if before in _REF_WORDS or (before in {"n", "no", "°", "e"} and start > 1 and tokens[start - 2] in _REF_WORDS):
+        if (before in _REF_WORDS or (before in {"n", "no", "°", "e"} and start > 1 and tokens[start - 2] in _REF_WORDS)
+                or start in refs or (before in _RANGE_WORDS and start - 1 in refs)):  # « art. 52, 53 et 54 »
+            refs.add(end)
             continue
         after = tokens[end] if end < len(tokens) else ""
         if after in _ORDINAL_SUFFIXES or after in _MONTHS:
@@ -372,7 +377,7 @@ def figures_in(text: str, with_bare: bool = True) -> list[Figure]:
                 follow = next((r for r in raw[n + 1:n + 2] if r[0] == end + 1), None)
                 if follow and follow[1] < len(tokens):
                     unit = _unit_word(tokens[follow[1]])
-            elif not after[0].isdigit() and _number_word(after) is None and after not in {"%", "€"}:
+            elif not after[0].isdigit() and _number_word(after) is None and after not in {"%", "€", "¦"}:
                 unit = _unit_word(nxt)  # one filler word: « cinq premières années »
         if weak and unit not in _TIME_UNITS:
             continue
@@ -472,7 +477,7 @@ def right_citation(qa: QA, citations) -> bool | None:
 
 
 def _is_arithmetic(sentence: str) -> bool:
-    return bool(re.search(r"\d\s*[×x*=]\s*\d|=\s*\d|\d\s*[×*]", sentence))
+    return bool(re.search(r"\d\s*[×x*÷/=]\s*\d|=\s*\d|\d\s*[×*÷]", sentence))
 
 
 def misgrounded_figures(qa_question: str, text: str, citations) -> list[dict]:
@@ -521,10 +526,19 @@ def wrong_figures(qa: QA, text: str, citations, warnings: list[str], checks=None
     ``flagged`` (a warning, « à vérifier » or a check names it)."""
     allowed = figures_in(qa.question) + [f for k in qa.key for f in figures_in(k)]
     allowed += [f for c in citations for f in figures_in(c.text)]
+    computed = set()
+    for check in checks or []:
+        data = check if isinstance(check, dict) else getattr(check, "__dict__", {})
+        if str(data.get("status", "")).lower() == "computed":
+            computed |= _values_in(str(data.get("figure", "")))
     out = []
     seen = set()
     for sentence, _ in cited_sentences(text, citations):
+        if _is_arithmetic(sentence):
+            continue  # computed in front of the reader (a calculator's steps), not quoted
         for fig in figures_in(sentence):
+            if fig.value in computed:
+                continue
             if fig in seen or any(fig.matches(a, strict_unit=False) for a in allowed):
                 continue
             seen.add(fig)
@@ -763,7 +777,7 @@ def _run_product(qa: QA, chat_engine) -> dict:
         "warnings": list(final.warnings),
         "checks": score_answer(qa, final),
     })
-    for extra in ("quotes", "checks"):
+    for extra in ("quotes", "checks", "calculation"):
         if extra in data:
             row[f"answer_{extra}"] = data[extra]
     return row

@@ -106,6 +106,8 @@ def test_figures_carry_their_unit():
     assert figures == {"5 year", "96 hour", "25 percent", "6 hour", "21 hour"}
     assert {str(f) for f in ae.figures_in("خمسة عشر يوما و ساعتين و خمسين في المائة")} == {"15 day", "2 hour", "50 percent"}
     assert [str(f) for f in ae.figures_in("Le repos est de vingt-quatre heures, 2° du décret n° 2-04-570 du 4 février 2004.")] == ["24 hour"]
+    # references run on (« art. 52, 53 et 54 ») until a stop; dates; thousands with a decimal comma
+    assert [str(f) for f in ae.figures_in("Au 01/01/2026 (art. 52, 53 et 54) ; 3 422,72 MAD et 2 288 heures")] == ["3422.72 money", "2288 hour"]
 
 
 def test_figure_cited_to_a_text_stating_it_with_another_unit_is_misgrounded():
@@ -151,6 +153,17 @@ def test_wrong_figure_is_unflagged_unless_a_warning_or_a_check_names_it():
     assert ae.score_answer(question, checked)["unflagged_wrong_figure"] is False
     marked = ae.score_answer(question, _answer("48 heures par semaine, à vérifier (C. trav., art. 184).", citations))
     assert marked["unflagged_wrong_figure"] is False
+
+
+def test_computed_figures_are_not_wrong_figures():
+    question = qa(key=["17,92"], gold=[{"sources": ["decret.pdf"], "article": "1"}])
+    citations = [cite("1", "17,92 dirhams par heure", source="decret.pdf", label="Décret, art. 1")]
+    text = "Le SMIG mensuel est de 3 422,72 MAD (Décret, art. 1).\n- 17,92 MAD/h × 191 h = 3 422,72 MAD"
+    answer = _answer(text, citations)
+    answer.checks = [{"figure": "3 422,72 MAD", "unit": "mad", "status": "computed"}]
+    assert ae.score_answer(question, answer)["wrong_figures"] == []
+    answer.checks = []
+    assert [w["figure"] for w in ae.score_answer(question, answer)["wrong_figures"]] == ["3422.72 money"]
 
 
 def test_right_key_question_and_cited_figures_are_not_wrong():
