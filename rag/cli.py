@@ -77,17 +77,25 @@ def _check_runtime(settings) -> bool:
                          "amx_tile", "amx_int8", "amx_bf16") if f in flags]
     typer.echo(f"processeur : {model or 'inconnu'}")
     typer.echo(f"  jeux d'instructions : {' '.join(shown) or 'inconnus'}")
+    from rag.runtime import VARIANT_FEATURES, VARIANTS_DIR, llama_variant
+
     ok = True
-    try:
-        info = llama_system_info()
-    except RuntimeError as exc:
-        typer.echo(f"llama.cpp : {exc}")
-        return False
-    typer.echo(f"llama.cpp (build) : {info}")
-    problems = build_problems(parse_system_info(info), flags)
-    for problem in problems:
-        typer.echo(f"  ✘ {problem}")
-    ok = not problems
+    chosen, _ = llama_variant(flags, wanted=settings.llm_cpu_variant)
+    builds = [("avx2", None)] + [(p.name, p) for p in sorted(VARIANTS_DIR.glob("*")) if (p / "llama_cpp").is_dir()]
+    for name, path in builds:
+        try:
+            info = llama_system_info(pythonpath=path)
+        except RuntimeError as exc:
+            typer.echo(f"llama.cpp ({name}) : {exc}")
+            ok = False
+            continue
+        mark = " ← utilisé ici" if name == chosen else ""
+        typer.echo(f"llama.cpp ({name}){mark} : {info}")
+        # a variant is checked against this CPU only where it runs here
+        problems = build_problems(parse_system_info(info), flags if name == chosen else set(), VARIANT_FEATURES.get(name, frozenset()))
+        for problem in problems:
+            typer.echo(f"  ✘ {problem}")
+        ok = ok and not problems
     if settings.llm_backend == "openai":
         typer.echo("modèle : serveur compatible OpenAI (RAG_LLM_BACKEND=openai), pas de génération locale vérifiée")
         return ok

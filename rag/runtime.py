@@ -74,10 +74,40 @@ class ServerSpec:
     build_argv: Callable[[int, str], Sequence[str]]
     name: str
     start_timeout_s: float = 90.0
+    env: dict[str, str] | None = None  # the child's environment (None: this process's)
+    variant: str = ""  # which llama.cpp build serves it (avx2, avx512), when known
 
 
-def llama_server_spec(model_path: Path, n_ctx: int, threads: int) -> ServerSpec:
-    """``llama_cpp.server`` over one GGUF file, loopback only."""
+# the llama.cpp builds `make install` may leave, best first, with the CPU flags each one needs;
+# the avx2 build installed in the venv itself is the fallback every x86-64 CPU since 2013 runs
+LLAMA_VARIANTS = (("avx512", frozenset({"avx2", "fma", "f16c", "bmi2", "avx512f", "avx512vbmi", "avx512_vnni", "avx512_bf16"})),)
+VARIANTS_DIR = Path(sys.prefix) / "llama-variants"
+
+
+def llama_variant(cpu_flags: set[str] | None = None, variants_dir: Path | None = None, wanted: str = "auto") -> tuple[str, Path | None]:
+    """(name, folder to put first on the child's PYTHONPATH) of the fastest build this CPU runs;
+    ("avx2", None) is the one installed in the venv."""
+    if wanted == "avx2":
+        return "avx2", None
+    flags = cpu_description()[1] if cpu_flags is None else cpu_flags
+    folder = variants_dir or VARIANTS_DIR
+    for name, needs in LLAMA_VARIANTS:
+        path = folder / name
+        if (wanted in ("auto", name)) and needs <= flags and (path / "llama_cpp").is_dir():
+            return name, path
+    return "avx2", None
+
+
+def _child_env(pythonpath: Path | None) -> dict[str, str]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if pythonpath is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(pythonpath)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
+    return env
+
+
+def llama_server_spec(model_path: Path, n_ctx: int, threads: int, variant: str = "auto") -> ServerSpec:
+    """``llama_cpp.server`` over one GGUF file, loopback only, with the fastest build this CPU runs."""
+    name, pythonpath = llama_variant(wanted=variant)
 
     def argv(port: int, api_key: str) -> list[str]:
         return [
@@ -86,7 +116,7 @@ def llama_server_spec(model_path: Path, n_ctx: int, threads: int) -> ServerSpec:
             "--n_threads_batch", str(threads), "--seed", "0", "--verbose", "False", "--model_alias", "local",
         ]
 
-    return ServerSpec(argv, f"local:{model_path.name}")
+    return ServerSpec(argv, f"local:{model_path.name} ({name})", env=_child_env(pythonpath), variant=name)
 
 
 def command_server_spec(command: Sequence[str], model_path: Path | None, name: str) -> ServerSpec:
@@ -104,7 +134,7 @@ def local_server_spec(settings, model_path: Path | None) -> ServerSpec:
     if settings.local_server_command:
         return command_server_spec(settings.local_server_command, model_path, f"local:{Path(settings.local_server_command[0]).name}")
     assert model_path is not None
-    return llama_server_spec(model_path, settings.llm_ctx, settings.llm_threads)
+    return llama_server_spec(model_path, settings.llm_ctx, settings.llm_threads, settings.llm_cpu_variant)
 
 
 class ModelProcess:
@@ -155,7 +185,7 @@ class ModelProcess:
             self._proc = subprocess.Popen(
                 list(self.spec.build_argv(self._port, self.api_key)), stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, stderr=stderr, preexec_fn=_die_with_parent,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env=self.spec.env or {**os.environ, "PYTHONUNBUFFERED": "1"},
             )
             if stderr not in (None, subprocess.DEVNULL):
                 stderr.close()
@@ -213,6 +243,8 @@ BUILD_FEATURE_FLAGS = {
 # what a portable build must not contain: AMX crashes on Sapphire Rapids, AVX-512 is absent from
 # most laptops (and from Intel's client CPUs since Alder Lake)
 FORBIDDEN_BUILD_FEATURES = ("AMX_INT8", "AVX512", "AVX512_VBMI", "AVX512_VNNI", "AVX512_BF16", "AVX_VNNI")
+# what the avx512 variant may contain (never AMX)
+VARIANT_FEATURES = {"avx2": frozenset(), "avx512": frozenset({"AVX512", "AVX512_VBMI", "AVX512_VNNI", "AVX512_BF16"})}
 
 
 def cpu_description() -> tuple[str, set[str]]:
@@ -243,11 +275,12 @@ def parse_system_info(info: str) -> dict[str, bool]:
     return out
 
 
-def llama_system_info(timeout_s: float = 60.0) -> str:
-    """llama.cpp's own report of its build, read in a child (an import that crashes stays there)."""
+def llama_system_info(timeout_s: float = 60.0, pythonpath: Path | None = None) -> str:
+    """llama.cpp's own report of a build (the venv's, or the variant at ``pythonpath``), read in a
+    child (an import that crashes stays there)."""
     code = "import llama_cpp, sys; sys.stdout.write(llama_cpp.llama_print_system_info().decode())"
     try:
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout_s)
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout_s, env=_child_env(pythonpath))
     except subprocess.TimeoutExpired:
         return ""
     if done.returncode != 0:
@@ -255,9 +288,10 @@ def llama_system_info(timeout_s: float = 60.0) -> str:
     return done.stdout.strip()
 
 
-def build_problems(features: dict[str, bool], cpu_flags: set[str]) -> list[str]:
-    """What makes a build unsafe here or elsewhere: forbidden features, instructions this CPU lacks."""
-    problems = [f"{name} compilé (build non portable)" for name in FORBIDDEN_BUILD_FEATURES if features.get(name)]
+def build_problems(features: dict[str, bool], cpu_flags: set[str], allowed: frozenset[str] = frozenset()) -> list[str]:
+    """What makes a build unsafe here or elsewhere: forbidden features (``allowed`` lifts some, for a
+    variant chosen at run time only on CPUs that have them), instructions this CPU lacks."""
+    problems = [f"{name} compilé (build non portable)" for name in FORBIDDEN_BUILD_FEATURES if features.get(name) and name not in allowed]
     if cpu_flags:
         problems += [f"{name} compilé mais absent de ce processeur" for name, flag in BUILD_FEATURE_FLAGS.items()
                      if features.get(name) and flag not in cpu_flags and name not in FORBIDDEN_BUILD_FEATURES]

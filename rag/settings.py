@@ -83,6 +83,7 @@ class Settings(BaseSettings):
     llm_model_path: Path | None = Field(None, description="Use this GGUF file instead of the packaged one.")
     llm_threads: int = Field(2, ge=1, description="CPU threads of the local model.")
     local_server_command: list[str] | None = Field(None, description="Command that serves the local model over an OpenAI-compatible /v1 on loopback, with {port}, {api_key} and {model} placeholders, e.g. llama.cpp's own llama-server; unset = llama_cpp.server (Python) over the packaged GGUF. Runs as a supervised child process either way.")
+    llm_cpu_variant: Literal["auto", "avx2", "avx512"] = Field("auto", description="Which llama.cpp build serves the local model: auto = the fastest this CPU runs (avx512 where make install built it and the CPU has AVX-512 VNNI/BF16, else avx2).")
     llm_answer_budget_s: float = Field(60.0, gt=0, description="Hard time limit of one answer; the model's text so far is kept with a notice.")
     llm_ctx: int = Field(4096, ge=512, description="Context window (tokens) of the local model.")
     llm_temperature: float = Field(0.1, ge=0, le=2)

@@ -248,3 +248,30 @@ def test_doctor_fails_when_the_model_crashes(monkeypatch, tmp_path):
     result = CliRunner().invoke(app, ["doctor"])
     assert result.exit_code == 1, result.output
     assert "✘" in result.output and "SIGSEGV" in result.output
+
+
+def test_the_fastest_build_the_cpu_runs_is_chosen(tmp_path):
+    from rag.runtime import llama_variant
+
+    (tmp_path / "avx512" / "llama_cpp").mkdir(parents=True)
+    zen4 = {"avx2", "fma", "f16c", "bmi2", "avx512f", "avx512vbmi", "avx512_vnni", "avx512_bf16"}
+    assert llama_variant(zen4, tmp_path) == ("avx512", tmp_path / "avx512")
+    assert llama_variant(zen4 | {"amx_int8", "amx_tile"}, tmp_path)[0] == "avx512"  # Sapphire Rapids: no AMX in any build
+    assert llama_variant({"avx2", "fma", "f16c", "bmi2"}, tmp_path) == ("avx2", None)  # a laptop without AVX-512
+    assert llama_variant(zen4 - {"avx512_bf16"}, tmp_path) == ("avx2", None)
+    assert llama_variant(zen4, tmp_path, wanted="avx2") == ("avx2", None)
+    assert llama_variant(zen4, tmp_path / "absent") == ("avx2", None)
+
+
+def test_installed_avx512_variant_has_no_amx():
+    from rag.runtime import VARIANT_FEATURES, VARIANTS_DIR
+
+    path = VARIANTS_DIR / "avx512"
+    if not (path / "llama_cpp").is_dir():
+        pytest.skip("no avx512 build here (make install builds it only on a CPU with AVX-512 VNNI/BF16)")
+    info = llama_system_info(pythonpath=path)
+    features = parse_system_info(info)
+    assert features.get("AVX512") and features.get("AVX512_VNNI") and features.get("REPACK"), info
+    assert not features.get("AMX_INT8"), info
+    _, flags = cpu_description()
+    assert build_problems(features, flags, VARIANT_FEATURES["avx512"]) == [], info
