@@ -42,6 +42,17 @@ def say(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+def _git_state() -> str:
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=PROJECT_ROOT, capture_output=True, text=True).stdout
+        return f"{head} ({len(dirty.splitlines())} tracked files modified)" if head else "?"
+    except OSError:
+        return "?"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--qa", type=Path, default=PROJECT_ROOT / "benchmarks" / "questions" / "tune.jsonl")
@@ -81,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, "
                    f"Python {platform.python_version()}",
         "date_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "git": _git_state(),
     })
     out = args.json or PROJECT_ROOT / "benchmarks" / "out" / f"bench_answers-{args.qa.stem}{'-' + str(args.limit) if args.limit else ''}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
