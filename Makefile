@@ -27,7 +27,7 @@ LLAMA_WHEELS := .cache/wheels/llama-$(LLAMA_VERSION)-$(shell printf '%s' '$(LLAM
 LLAMA_WHEELS_AVX512 := .cache/wheels/llama-$(LLAMA_VERSION)-avx512-$(shell printf '%s' '$(LLAMA_CMAKE_ARGS_AVX512)' | sha1sum | cut -c1-12)
 AVX512_CPU := $(shell grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | grep -w avx512f | grep -w avx512vbmi | grep -w avx512_vnni | grep -qw avx512_bf16 && echo yes)
 
-.PHONY: install browser db run test test-fast bench clean
+.PHONY: install browser db ocr office run test test-fast bench clean
 
 install: $(STAMP)
 
@@ -48,7 +48,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/rag setup --check
 	touch $(STAMP)
 
-run: install
+run: install ocr
 	$(BIN)/python app.py
 
 # Debian's Chromium for the end-to-end browser test (Playwright drives it; no browser download).
@@ -63,7 +63,11 @@ db:
 ocr:
 	@(command -v tesseract >/dev/null && command -v pdftoppm >/dev/null && tesseract --list-langs 2>/dev/null | grep -qx ara && tesseract --list-langs 2>/dev/null | grep -qx fra) || (command -v apt-get >/dev/null && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-ara tesseract-ocr-fra poppler-utils >/dev/null) || echo "tesseract-ocr (ara, fra) and poppler-utils not installed: scanned PDFs and images will be refused, the OCR tests skipped")
 
-test: install browser db ocr
+# LibreOffice (headless) converts exported DOCX to PDF in the export and redline tests.
+office:
+	@command -v soffice >/dev/null || command -v libreoffice >/dev/null || (command -v apt-get >/dev/null && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libreoffice-writer-nogui >/dev/null) || echo "LibreOffice not installed: the DOCX-to-PDF checks will be skipped")
+
+test: install browser db ocr office
 	$(BIN)/python -m pytest -q --durations=15
 
 test-fast: install
