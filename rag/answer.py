@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from rag import prompts
-from rag.figures import Figure, figures_in, unsupported
+from rag.figures import Figure, canonical_number, figures_in, unsupported
 from rag.ingest import detect_lang
 from rag.retrieve import Filters, Hit
 
@@ -137,24 +137,12 @@ def numbers_in(text: str) -> set[str]:
     """Numbers of a text in a canonical form ("17,92" = "17.92", "2 288" = "2288"), words included."""
     found = set()
     for match in NUMBER_RX.finditer(text):
-        raw = match.group(1).replace("\u202f", "").replace("\xa0", "").replace(" ", "")
-        if re.fullmatch(r"\d{1,3}(?:\.\d{3})+", raw):
-            raw = raw.replace(".", "")
-        found.add(_canonical_number(raw))
+        found.add(canonical_number(match.group(1)))
     low = text.lower()
     for word, value in FRENCH_NUMBER_WORDS.items():
         if re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", low):
-            found.add(_canonical_number(str(value)))
+            found.add(canonical_number(str(value)))
     return found
-
-
-def _canonical_number(raw: str) -> str:
-    raw = raw.replace(",", ".")
-    try:
-        value = float(raw)
-    except ValueError:
-        return raw
-    return str(int(value)) if value.is_integer() else f"{value:g}"
 
 
 def stated_numbers(sentence: str) -> set[str]:
@@ -164,10 +152,7 @@ def stated_numbers(sentence: str) -> set[str]:
     for match in NUMBER_RX.finditer(clean):
         if ARTICLE_NUMBER_RX.search(clean[: match.start()]):
             continue
-        raw = match.group(1).replace("\u202f", "").replace("\xa0", "").replace(" ", "")
-        if re.fullmatch(r"\d{1,3}(?:\.\d{3})+", raw):
-            raw = raw.replace(".", "")
-        values.add(_canonical_number(raw))
+        values.add(canonical_number(match.group(1)))
     return values
 
 
