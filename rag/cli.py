@@ -189,15 +189,23 @@ def list_documents(store: Optional[Path] = StoreOpt, as_json: bool = typer.Optio
     """List indexed texts with kind, language, articles and passages."""
     from dataclasses import asdict
 
+    from rag.overview import corpus_overview
+
     engine = _engine(store)
-    docs = engine.index.documents()
-    engine.close()
+    try:
+        docs = engine.index.documents()
+        overview = corpus_overview(engine.index)
+    finally:
+        engine.close()
     if as_json:
         typer.echo(json.dumps([asdict(d) for d in docs], ensure_ascii=False, indent=1))
         return
     for d in docs:
         flag = "" if d.status == "committed" else "  [INTERROMPU : à ré-indexer]"
         typer.echo(f"{d.kind:16} {d.lang}  {d.articles:4} art. {d.chunks:5} passages  {d.source}  — {d.title}{flag}")
+    typer.echo(f"en tout : {overview.kinds_phrase()} ({overview.passages} passages)")
+    for missing in overview.missing:
+        typer.echo(f"manque : {missing.title} — {missing.obtain}")
 
 
 @app.command()

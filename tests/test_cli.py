@@ -49,6 +49,8 @@ def test_index_search_json_list_remove(runner, tmp_path):
 
     listed = json.loads(runner.invoke(cli.app, ["list", "--json"]).stdout)
     assert listed[0]["source"] == "loi_test.md" and listed[0]["articles"] == 2
+    plain = runner.invoke(cli.app, ["list"]).stdout
+    assert "loi_test.md" in plain and "en tout :" in plain and "manque : Code du travail" in plain
 
     assert runner.invoke(cli.app, ["remove", "loi_test.md"]).exit_code == 0
     assert json.loads(runner.invoke(cli.app, ["search", "--json", "heures"]).stdout) == []
