@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import faulthandler
 import json
 import logging
 import os
@@ -62,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="qwen1.5b", choices=["qwen1.5b", "qwen0.5b"])
     parser.add_argument("--no-baseline", action="store_true", help="the product only")
     parser.add_argument("--json", type=Path, help="report file (default benchmarks/out/bench_answers-<set>.json)")
+    parser.add_argument("--resume", action="store_true",
+                        help="reuse the answers of an interrupted run (<report>.partial.jsonl, appended as each answer ends)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -69,6 +72,12 @@ def main(argv: list[str] | None = None) -> int:
     questions = ae.load_qa(args.qa)
     if args.limit:
         questions = questions[: args.limit]
+    out = args.json or PROJECT_ROOT / "benchmarks" / "out" / f"bench_answers-{args.qa.stem}{'-' + str(args.limit) if args.limit else ''}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    checkpoint = out.with_name(out.name + ".partial.jsonl")
+    if checkpoint.exists() and not args.resume:
+        checkpoint.unlink()
+    faulthandler.enable()  # a native crash (Chroma's HNSW walk has segfaulted once here) leaves a trace
     settings = Settings(store_dir=args.store, corpus_dirs=[], local_model=args.model, _env_file=None)
     started = time.perf_counter()
     engine = build_engine(settings)
@@ -82,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         engine.chat  # noqa: B018 - the model is loaded (and its system prompt read) once, here
         load_s = time.perf_counter() - t
         say(f"model {engine.chat.name} loaded in {load_s:.1f} s")
-        report = ae.evaluate_answers(engine, questions, with_baseline=not args.no_baseline, corpus=args.corpus, progress=say)
+        report = ae.evaluate_answers(engine, questions, with_baseline=not args.no_baseline, corpus=args.corpus, progress=say,
+                                     checkpoint=checkpoint)
     finally:
         engine.close()
     report["setup"].update({
@@ -94,13 +104,12 @@ def main(argv: list[str] | None = None) -> int:
         "date_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "git": _git_state(),
     })
-    out = args.json or PROJECT_ROOT / "benchmarks" / "out" / f"bench_answers-{args.qa.stem}{'-' + str(args.limit) if args.limit else ''}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
     print(f"{args.qa.name}{f' (first {args.limit})' if args.limit else ''}, model {report['setup']['model']}, "
           f"{settings.llm_threads} threads, {settings.answer_sources} sources, max {settings.llm_max_tokens} tokens\n")
     print(ae.format_table(report))
     print(f"\nreport: {out}  (wall {report['setup']['wall_s']} s)")
+    checkpoint.unlink(missing_ok=True)
     return 0
 
 

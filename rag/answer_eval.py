@@ -820,14 +820,43 @@ def _run_baseline(qa: QA, baseline: PlainRAG) -> dict:
     return row
 
 
+def _load_checkpoint(path: Path | None) -> tuple[dict, dict]:
+    done: dict[str, dict] = {}
+    base: dict[str, dict] = {}
+    if path and Path(path).exists():
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
+            try:
+                item = json.loads(line)
+            except ValueError:
+                continue  # a line cut by the crash that the checkpoint is for
+            (base if item.get("pass") == "baseline" else done)[item["id"]] = item["row"]
+    return done, base
+
+
+def _save(path: Path | None, kind: str, qid: str, row: dict) -> None:
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(json.dumps({"pass": kind, "id": qid, "row": row}, ensure_ascii=False) + "\n")
+
+
 def run_answer_eval(questions: list[QA], chat_engine, baseline: PlainRAG | None = None,
-                    progress: Callable[[str], None] | None = None) -> dict:
+                    progress: Callable[[str], None] | None = None, checkpoint: Path | None = None) -> dict:
     """Ask every question to the product, then (second pass, so that neither pipeline breaks the
-    other's cached prompt prefix in the model server) to the baseline; score; summarise."""
+    other's cached prompt prefix in the model server) to the baseline; score; summarise.
+
+    ``checkpoint``: a JSONL file where each finished answer is appended; the answers it already
+    holds are not asked again (a long run survives a crash of the process, e.g. a native one)."""
+    done, base_done = _load_checkpoint(checkpoint)
+    if progress and (done or base_done):
+        progress(f"reprise : {len(done)} réponse(s) et {len(base_done)} réponse(s) de base déjà faites ({checkpoint})")
     rows = []
     for n, qa in enumerate(questions, start=1):
+        if qa.id in done:
+            rows.append(done[qa.id])
+            continue
         row = _run_product(qa, chat_engine)
         rows.append(row)
+        _save(checkpoint, "product", qa.id, row)
         if progress:
             c = row["checks"]
             progress(f"[{n}/{len(questions)}] {qa.id} {qa.kind}/{qa.lang} right={_mark(c['right'])} key={_mark(c['right_key'])} "
@@ -835,7 +864,11 @@ def run_answer_eval(questions: list[QA], chat_engine, baseline: PlainRAG | None 
                      f"total={row['timings']['total_s']} s")
     if baseline is not None:
         for n, (qa, row) in enumerate(zip(questions, rows), start=1):
+            if qa.id in base_done:
+                row["baseline"] = base_done[qa.id]
+                continue
             row["baseline"] = _run_baseline(qa, baseline)
+            _save(checkpoint, "baseline", qa.id, row["baseline"])
             if progress:
                 b = row["baseline"]
                 progress(f"[base {n}/{len(questions)}] {qa.id} key={_mark(b['checks']['right_key'])} total={b['timings']['total_s']} s")
@@ -974,7 +1007,7 @@ def format_table(report: dict) -> str:
 
 
 def evaluate_answers(engine, questions: list[QA], with_baseline: bool = True, corpus: Path | None = None,
-                     progress: Callable[[str], None] | None = None) -> dict:
+                     progress: Callable[[str], None] | None = None, checkpoint: Path | None = None) -> dict:
     """The whole harness on a built engine whose store holds the corpus: one chat model
     (``engine.chat``, loaded once) for both pipelines."""
     chat_engine = engine.chat_engine()
@@ -986,7 +1019,7 @@ def evaluate_answers(engine, questions: list[QA], with_baseline: bool = True, co
                                   cache_dir=engine.settings.store_dir, progress=progress)
         if progress:
             progress(f"base : {len(baseline.chunks)} passages prêts en {time.perf_counter() - t:.1f} s")
-    report = run_answer_eval(questions, chat_engine, baseline, progress)
+    report = run_answer_eval(questions, chat_engine, baseline, progress, checkpoint)
     report["setup"] = {
         "model": getattr(engine.chat, "name", type(engine.chat).__name__), "answer_sources": engine.settings.answer_sources,
         "max_tokens": engine.settings.llm_max_tokens, "threads": engine.settings.llm_threads,

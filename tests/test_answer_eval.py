@@ -306,6 +306,33 @@ def test_summary_counts_misgrounded_unflagged_and_refusals():
     assert s["ttft_s_p50"] is not None and "baseline" not in s
 
 
+def test_checkpoint_lets_a_run_resume_after_a_crash(tmp_path):
+    questions = [ae.QA("a", "Durée ?", "fr", "lookup", [{"sources": ["code.pdf"], "article": "184"}], ["44 heures"]),
+                 ae.QA("b", "Durée ?", "fr", "lookup", [{"sources": ["code.pdf"], "article": "184"}], ["44 heures"])]
+    checkpoint = tmp_path / "run.partial.jsonl"
+    first = ScriptedChat([_answer("44 heures (C. trav., art. 184).", [cite("184", "44 heures")])])
+    with pytest.raises(_ProcessDied):  # the second question kills the run (a native crash is no Python exception)
+        ae.run_answer_eval(questions, _Crashing(first), checkpoint=checkpoint)
+    assert len(checkpoint.read_text().splitlines()) == 1
+    second = ScriptedChat([_answer("48 heures (C. trav., art. 184).", [cite("184", "44 heures")])])
+    report = ae.run_answer_eval(questions, second, checkpoint=checkpoint)
+    assert [r["checks"]["right"] for r in report["questions"]] == [True, False] and second.answers == []
+
+
+class _ProcessDied(BaseException):
+    pass
+
+
+class _Crashing:
+    def __init__(self, chat):
+        self.chat = chat
+
+    def stream(self, question, history=None, filters=None):
+        if not self.chat.answers:
+            raise _ProcessDied()
+        yield from self.chat.stream(question)
+
+
 # ---- the command line ------------------------------------------------------------------------
 
 
