@@ -121,7 +121,10 @@ class StreamCut(ConnectionError):
 class LangChainChatModel:
     """Adapter over any LangChain chat model (ChatOpenAI for servers, fake models in tests)."""
 
-    def __init__(self, chat, name: str, n_ctx: int = 8192, require_finish: bool = False):
+    def __init__(self, chat, name: str, n_ctx: int = 8192, require_finish: bool = False,
+                 extra_body: dict | None = None, default_max_tokens: int = 320):
+        self.extra_body = extra_body
+        self.default_max_tokens = default_max_tokens
         self._chat = chat
         self.name = name
         self.n_ctx = n_ctx
@@ -130,6 +133,9 @@ class LangChainChatModel:
 
     def stream(self, messages: list[dict], max_tokens: int | None = None) -> Iterator[str]:
         chat = self._chat.bind(max_completion_tokens=max_tokens) if max_tokens and self.require_finish else self._chat
+        if self.extra_body is not None:
+            # llama_cpp.server reads max_tokens, not OpenAI's newer max_completion_tokens
+            chat = chat.bind(extra_body={**self.extra_body, "max_tokens": max_tokens or self.default_max_tokens})
         finished = False
         for chunk in chat.stream(messages):
             if (getattr(chunk, "response_metadata", None) or {}).get("finish_reason"):
@@ -197,9 +203,10 @@ class LocalChatModel:
         base_url = self.process.ensure_running()
         if self._client is None or self._client_url != base_url:
             # repeat_penalty 1.0: the server's default 1.1 garbles copied figures
-            chat = _chat_openai(self.settings, base_url, "local", self.process.api_key, 0,
-                                extra_body={"repeat_penalty": 1.0, "top_p": 0.9})
-            self._client = LangChainChatModel(chat, self.name, self.n_ctx, require_finish=True)
+            extra = {"repeat_penalty": 1.0, "top_p": 0.9}
+            chat = _chat_openai(self.settings, base_url, "local", self.process.api_key, 0, extra_body=extra)
+            self._client = LangChainChatModel(chat, self.name, self.n_ctx, require_finish=True, extra_body=extra,
+                                              default_max_tokens=self.settings.llm_max_tokens)
             self._client_url = base_url
         return self._client
 
