@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     dense_weight: float = Field(1.5, ge=0, description="Weight of the dense list in the fusion (lexical = 1); 1.5 measured on the tune set (BENCHMARKS.md).")
     min_similarity: float = Field(0.835, ge=-1, le=1, description="Below this best dense similarity (and with no named article) the chat answers 'not found'. Tuned for multilingual-e5-small.")
     source_tokens: int = Field(120, ge=0, description="Tokens of each source the chat model reads (its most relevant sentences); 0 = whole passage. Prompt reading dominates latency on 2 cores.")
-    secondary_source_tokens: int = Field(70, ge=0, description="Same budget for the sources after the best one (they rarely carry the answer); 0 = same as source_tokens.")
+    secondary_source_tokens: int = Field(55, ge=0, description="Same budget for the sources after the best one (they rarely carry the answer); 0 = same as source_tokens.")
     unknown_name_margin: float = Field(0.03, ge=0, le=1, description="Extra similarity required when the question names something (a company, a fund, an acronym) that no indexed text contains.")
     lexical_similarity_margin: float = Field(0.05, ge=0, le=1, description="Lower similarity accepted when words of the question also matched.")
     answer_sources: int = Field(4, ge=1, le=12, description="Sources given to the chat model per question.")
