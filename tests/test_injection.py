@@ -104,6 +104,7 @@ def hostile(engine, tmp_path, pdf_factory):
     assert all(r.status == "indexed" for r in results), [(r.source, r.message) for r in results]
     engine.settings.min_similarity = 0.05  # the hash embedder's scale, not e5's
     engine.settings.answer_sources = 6
+    engine.settings.secondary_source_tokens = 0  # every source read whole: which one ranks first must not matter here
     return engine
 
 
@@ -131,6 +132,17 @@ def test_hostile_documents_reach_the_model_only_as_fenced_data(hostile):
         assert injected in user["content"] and injected not in outside  # only inside a fence
     assert "[S9]" not in user["content"] and "(S9)" in user["content"]  # a document cannot forge a key…
     assert "> > >" in user["content"]  # …nor close its fence
+
+
+def test_sources_cut_to_their_budget_keep_their_fences(hostile):
+    hostile.settings.secondary_source_tokens = 8  # every source after the best one cut mid-text
+    chat_engine, model = chat(hostile, "Rien à signaler [S1].")
+    answer = chat_engine.ask(QUESTION)
+    _, user = model.prompts[0]
+    assert user["content"].count("<<<") == user["content"].count(">>>") == len(answer.sources) >= 4
+    outside = re.sub(r"<<<\n.*?\n>>>", "", user["content"], flags=re.S)
+    for injected in ("ignore previous instructions", "evil.example", "SYSTEM:", "Clause 4"):
+        assert injected not in outside  # a cut never lets document text fall outside its fence
 
 
 def test_injected_claim_that_clause_4_is_agreed_is_flagged(hostile):
