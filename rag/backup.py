@@ -35,6 +35,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
+from rag.atomic import open_atomic
 from rag.settings import Settings
 from rag.store import (
     LOCK_NAME,
@@ -151,35 +152,19 @@ def _write_archive(dest: Path, root: Path, prefix: str, info: BackupInfo) -> Bac
     """backup.json first (with the sha256 of every file), then the files; temp file + rename."""
     files = sorted(p for p in root.rglob("*") if p.is_file() and p.name != LOCK_NAME)
     for path in files:
-        info.files[f"{prefix}/{path.relative_to(root).as_posix()}"] = {"size": path.stat().st_size, "sha256": _sha256_file(path)}
+        with open(path, "rb") as handle:
+            digest = hashlib.file_digest(handle, "sha256").hexdigest()
+        info.files[f"{prefix}/{path.relative_to(root).as_posix()}"] = {"size": path.stat().st_size, "sha256": digest}
     info.created_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     payload = json.dumps(asdict(info), ensure_ascii=False, indent=1).encode("utf-8")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    tmp = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            with tarfile.open(fileobj=handle, mode="w:gz") as tar:
-                head = tarfile.TarInfo(INFO_NAME)
-                head.size, head.mtime, head.mode = len(payload), int(time.time()), 0o644
-                tar.addfile(head, io.BytesIO(payload))
-                for path in files:
-                    tar.add(path, arcname=f"{prefix}/{path.relative_to(root).as_posix()}", recursive=False)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with open_atomic(dest) as handle:
+        with tarfile.open(fileobj=handle, mode="w:gz") as tar:
+            head = tarfile.TarInfo(INFO_NAME)
+            head.size, head.mtime, head.mode = len(payload), int(time.time()), 0o644
+            tar.addfile(head, io.BytesIO(payload))
+            for path in files:
+                tar.add(path, arcname=f"{prefix}/{path.relative_to(root).as_posix()}", recursive=False)
     return info
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(READ_CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # ---- reading and checking an archive -----------------------------------------------------------

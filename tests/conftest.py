@@ -57,6 +57,7 @@ def settings(tmp_path: Path) -> Settings:
         cache_dir=PROJECT_ROOT / ".cache",
         corpus_dirs=[],
         parse_timeout_s=60,
+        min_similarity=0.05,  # the hash embedder's scale (its cosines are far below e5's)
         _env_file=None,
     )
 
@@ -68,6 +69,26 @@ def engine(settings: Settings):
     eng = build_engine(settings, embedder=HashEmbeddings())
     yield eng
     eng.close()
+
+
+@pytest.fixture
+def runner(monkeypatch, tmp_path):
+    """A typer CliRunner whose commands build their engine with the hash embedder, on a store in
+    ``tmp_path/store``, with no corpus folder and no Chroma server configured."""
+    from typer.testing import CliRunner
+
+    from rag import engine as engine_module
+
+    real = engine_module.build_engine
+
+    def fake_embedder_engine(settings, embedder=None, chat=None, client=None):
+        return real(settings, embedder=embedder or HashEmbeddings(), chat=chat, client=client)
+
+    monkeypatch.setattr(engine_module, "build_engine", fake_embedder_engine)
+    monkeypatch.setenv("RAG_STORE_DIR", str(tmp_path / "store"))
+    monkeypatch.setenv("RAG_CORPUS_DIRS", "[]")
+    monkeypatch.delenv("RAG_CHROMA_URL", raising=False)
+    return CliRunner()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import shutil
 import tarfile
 
 import pytest
-from typer.testing import CliRunner
 
 from rag import cli
 from rag.backup import BackupError, create_backup, read_backup, restore_backup
@@ -16,22 +15,6 @@ from tests.conftest import HashEmbeddings
 
 LAW = "# Loi test\n## Titre I : Durée\n### Article 184\nLa durée normale est de 44 heures par semaine.\n### Article 201\nMajoration de 50 % la nuit.\n"
 PRESS = "---\nkind: press\n---\n# Presse\nLes téléconseillers réclament une prime de panier pour le travail de nuit.\n"
-
-
-@pytest.fixture
-def runner(monkeypatch, tmp_path):
-    from rag import engine as engine_module
-
-    real = engine_module.build_engine
-
-    def fake_embedder_engine(settings, embedder=None, chat=None, client=None):
-        return real(settings, embedder=embedder or HashEmbeddings(), chat=chat, client=client)
-
-    monkeypatch.setattr(engine_module, "build_engine", fake_embedder_engine)
-    monkeypatch.setenv("RAG_STORE_DIR", str(tmp_path / "store"))
-    monkeypatch.setenv("RAG_CORPUS_DIRS", "[]")
-    monkeypatch.delenv("RAG_CHROMA_URL", raising=False)
-    return CliRunner()
 
 
 def _texts(tmp_path):

@@ -5,26 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
 
 from rag import cli
-from tests.conftest import HashEmbeddings
 
 LAW = "# Loi test\n## Titre I : Durée\n### Article 184\nLa durée normale est de 44 heures par semaine.\n### Article 201\nMajoration de 50 % la nuit.\n"
-
-
-@pytest.fixture
-def runner(monkeypatch, tmp_path):
-    from rag import engine as engine_module
-
-    real = engine_module.build_engine
-
-    def fake_embedder_engine(settings, embedder=None, chat=None, client=None):
-        return real(settings, embedder=embedder or HashEmbeddings(), chat=chat, client=client)
-
-    monkeypatch.setattr(engine_module, "build_engine", fake_embedder_engine)
-    monkeypatch.setenv("RAG_STORE_DIR", str(tmp_path / "store"))
-    return CliRunner()
 
 
 def test_index_search_json_list_remove(runner, tmp_path):

@@ -34,7 +34,6 @@ def drafting(engine, tmp_path):
     path = tmp_path / "ma_code_travail_fr_2011.md"
     path.write_text(CODE_EXCERPT, encoding="utf-8")
     engine.index.index_paths([path, PROJECT_ROOT / "corpus" / "fiches"], isolated=False)
-    engine.settings.min_similarity = 0.05
     return engine
 
 
@@ -104,11 +103,13 @@ def test_free_topic_without_sources_is_refused(drafting):
 
 
 def test_free_topic_drafted_from_sources_has_its_figures_checked(drafting):
-    drafter, _ = drafter_for(drafting, "Article 1 — Les heures supplémentaires de nuit sont majorées de 40 % [S1].")
+    drafter, model = drafter_for(drafting, "Article 1 — Les heures supplémentaires de nuit sont majorées de 40 % [S1].")
     clause = drafter.draft("majoration des heures supplémentaires de nuit entre 21 heures et 6 heures")
-    assert clause.template_id is None or clause.template_id == "heures_supplementaires"
-    if clause.template_id is None:
-        assert any(c.status == "below_floor" and c.article == "201" for c in clause.checks)
+    assert clause.template_id is None and len(model.prompts) == 1  # no template has these words: the model drafts
+    assert clause.text.startswith("Article 1 — Les heures supplémentaires de nuit sont majorées de 40 %")
+    night = [c for c in clause.checks if c.rule == "overtime_premium_night"]
+    assert [(c.status, c.article, c.value) for c in night] == [("below_floor", "201", 40.0)]  # art. 201 says 50 %
+    assert any("relecture juridique" in w for w in clause.warnings)
 
 
 def test_bad_inputs_are_clear(drafting):
