@@ -471,7 +471,7 @@ def cost(
             _fail(f"{path} : fichier introuvable")
         except (ValueError, TypeError) as exc:
             _fail(f"{path} : {exc}")
-    costing = cost_demands(categories, demands, years, settings.employer_contribution_rate, notices)
+    costing = cost_demands(categories, demands, years, settings.employer_contribution_rate, notices, settings.employer_contribution_source)
     try:
         if xlsx:
             atomic_write_bytes(xlsx, costing_xlsx(costing))

@@ -11,8 +11,17 @@ the share of night and Sunday hours. Each demand is costed for every year of a m
   computed on the increased wage; a revaluation of the conventional minimum compounds too;
   a one-off bonus is paid in year 1 only;
 - the share of the wage bill is taken on the reference bill: headcount × base wage × 12;
-- employer social contributions are added at ``Settings.employer_contribution_rate`` (0 by
-  default, with a notice: no rate is documented in the corpus).
+- employer social contributions are added at ``Settings.employer_contribution_rate`` with the
+  source the negotiators name in ``Settings.employer_contribution_source`` (0 by default, with a
+  notice: no rate is documented in the corpus; a rate without a source gets a notice too).
+
+Statutory values used as floors (C. trav., loi 65-99, checked against the official text by
+``tests/test_costing.py::test_statutory_values_are_in_the_official_code``): overtime premiums 25 %
+by day and 50 % by night, 50 % and 100 % on the weekly rest day (art. 201); a paid or public
+holiday worked in a continuous establishment earns an extra indemnity equal to that day's wage
+(art. 224); 1.5 days of paid leave per month (art. 231) plus 1.5 days per whole period of five
+years of service, up to 30 days (art. 232); a month is 26 working days and 191 hours (art. 238);
+seniority bonus 5 / 10 / 15 / 20 / 25 % after 2 / 5 / 12 / 20 / 25 years (art. 350).
 
 Each demand is costed on its own (no cross-effects except the general increase); the seniority
 spread stays as in the grid over the years. Pure Python: 200 categories over 4 years take
@@ -42,6 +51,13 @@ SENIORITY_BRACKETS = {
 }
 # statutory seniority bonus by years of service (C. trav. art. 350), also read from the rules when given
 STATUTORY_SENIORITY = {0: 0.0, 1: 0.0, 2: 5.0, 5: 10.0, 12: 15.0, 20: 20.0, 25: 25.0}
+# overtime premiums in % (C. trav. art. 201): day 6 h – 21 h, night 21 h – 6 h, and on the weekly rest day
+STATUTORY_OVERTIME = {"day": 25.0, "night": 50.0, "rest_day": 50.0, "rest_day_night": 100.0}
+OVERTIME_HOURS = {"day": "overtime_day_hours", "night": "overtime_night_hours", "rest_day": "overtime_rest_day_hours", "rest_day_night": "overtime_rest_night_hours"}
+# a paid or public holiday worked: an extra indemnity equal to that day's wage, in % (C. trav. art. 224)
+STATUTORY_HOLIDAY_INDEMNITY = 100.0
+# paid leave (C. trav. art. 231, 232): 1.5 days a month, + 1.5 days per whole 5 years of service, up to 30 days
+STATUTORY_LEAVE = {"base": 18.0, "per_period": 1.5, "period_years": 5, "cap": 30.0}
 
 GRID_COLUMNS = {
     "categorie": "Nom de la catégorie ou de l'emploi (texte, obligatoire).",
@@ -52,6 +68,9 @@ GRID_COLUMNS = {
     "part_heures_dimanche": "Part des heures travaillées le dimanche, en % (facultatif, 0 par défaut).",
     "heures_sup_jour_an": "Heures supplémentaires de jour par salarié et par an (facultatif, 0 par défaut).",
     "heures_sup_nuit_an": "Heures supplémentaires de nuit par salarié et par an (facultatif, 0 par défaut).",
+    "heures_sup_repos_jour_an": "Heures supplémentaires de jour (6 h – 21 h) faites le jour du repos hebdomadaire, par salarié et par an (facultatif, 0 par défaut).",
+    "heures_sup_repos_nuit_an": "Heures supplémentaires de nuit (21 h – 6 h) faites le jour du repos hebdomadaire, par salarié et par an (facultatif, 0 par défaut).",
+    "jours_feries_travailles_an": "Jours de fête payés et jours fériés travaillés par salarié et par an (facultatif, 0 par défaut).",
     "heures_mensuelles": "Heures mensuelles d'un temps plein (facultatif, 191 par défaut, C. trav. art. 238).",
     "part_teletravail": "Part de l'effectif en télétravail, en % (facultatif ; sans elle l'indemnité de télétravail est comptée pour tous).",
 }
@@ -64,6 +83,9 @@ ALIASES = {
     "part_heures_dimanche": {"dimanche", "heures_dimanche", "part_dimanche"},
     "heures_sup_jour_an": {"heures_sup_jour", "hs_jour", "hs_jour_an"},
     "heures_sup_nuit_an": {"heures_sup_nuit", "hs_nuit", "hs_nuit_an"},
+    "heures_sup_repos_jour_an": {"heures_sup_repos_jour", "heures_sup_repos", "hs_repos", "hs_repos_jour", "hs_repos_jour_an"},
+    "heures_sup_repos_nuit_an": {"heures_sup_repos_nuit", "hs_repos_nuit", "hs_repos_nuit_an"},
+    "jours_feries_travailles_an": {"jours_feries_travailles", "feries_travailles", "jours_feries"},
     "heures_mensuelles": {"heures_mois", "hours_per_month"},
     "part_teletravail": {"teletravail"},
 }
@@ -80,7 +102,10 @@ class DemandKind(StrEnum):
     night_premium = "majoration_nuit"
     sunday_premium = "majoration_dimanche"
     overtime_premium = "majoration_heures_sup"
+    night_rest = "repos_compensateur_nuit"
+    holiday_premium = "indemnite_jour_ferie"
     extra_leave = "conges"
+    seniority_leave = "conges_anciennete"
     allowance = "indemnite"
     one_off_bonus = "prime_exceptionnelle"
 
@@ -95,6 +120,9 @@ class Category:
     sunday_share: float = 0.0
     overtime_day_hours: float = 0.0
     overtime_night_hours: float = 0.0
+    overtime_rest_day_hours: float = 0.0
+    overtime_rest_night_hours: float = 0.0
+    holidays_worked: float = 0.0
     hours_per_month: float = HOURS_PER_MONTH
     telework_share: float | None = None
 
@@ -102,7 +130,9 @@ class Category:
 @dataclass
 class Demand:
     """One costable demand. ``value`` / ``floor``: a number, or for seniority a dict
-    {bracket lower bound in years: rate %}, for overtime {"day": %, "night": %}."""
+    {bracket lower bound in years: rate %}, for overtime {"day": %, "night": %, "rest_day": %,
+    "rest_day_night": %} (keys left out cost nothing), for the seniority leave {"base": annual days,
+    "per_period": days per whole period, "period_years": 5, "cap": most days in all}."""
 
     kind: DemandKind
     label: str
@@ -146,6 +176,7 @@ class Costing:
     lines: list[CostLine]
     contribution_rate: float
     notices: list[str] = field(default_factory=list)
+    contribution_source: str = ""
 
     @property
     def totals(self) -> list[float]:
@@ -162,7 +193,7 @@ class Costing:
     def to_json(self) -> dict:
         return {
             "years": self.years, "wage_bill": round(self.wage_bill, 2), "headcount": self.headcount, "contribution_rate": self.contribution_rate,
-            "lines": [line.to_json() for line in self.lines],
+            "contribution_source": self.contribution_source, "lines": [line.to_json() for line in self.lines],
             "totals": [round(v, 2) for v in self.totals], "floor_totals": [round(v, 2) for v in self.floor_totals],
             "total_shares": [round(v, 4) for v in self.total_shares], "grand_total": round(sum(self.totals), 2),
             "floor_grand_total": round(sum(self.floor_totals), 2), "notices": self.notices,
@@ -238,7 +269,7 @@ def read_grid_rows(rows: list[dict], source: str = "grille") -> tuple[list[Categ
         notices.append(f"Colonnes ignorées : {', '.join(unknown)[:300]}.")
     has_seniority = any(c in SENIORITY_BRACKETS for c in present)
     if not has_seniority:
-        notices.append("Pas de répartition par ancienneté dans la grille : la prime d'ancienneté n'est pas chiffrée.")
+        notices.append("Pas de répartition par ancienneté dans la grille : la prime et le congé d'ancienneté ne sont pas chiffrés.")
     errors: list[str] = []
     categories: list[Category] = []
     seen: set[str] = set()
@@ -268,10 +299,12 @@ def read_grid_rows(rows: list[dict], source: str = "grille") -> tuple[list[Categ
                 v = values.get(c)
                 if v is not None and not 0 <= v <= 100:
                     raise GridError(f"{where} : {c} = {v:g} % hors de 0 à 100 %.")
-            for c in ("heures_sup_jour_an", "heures_sup_nuit_an", "heures_mensuelles"):
+            for c in ("heures_sup_jour_an", "heures_sup_nuit_an", "heures_sup_repos_jour_an", "heures_sup_repos_nuit_an", "jours_feries_travailles_an", "heures_mensuelles"):
                 v = values.get(c)
                 if v is not None and v < 0:
                     raise GridError(f"{where} : {c} négatif ({v:g}).")
+                if v is not None and c.endswith("_an") and v > (366 if c.startswith("jours") else 8784):
+                    raise GridError(f"{where} : {c} = {v:g} par salarié et par an, plus que l'année n'en compte.")
             seniority = {c: (values.get(c) or 0.0) / 100 for c in SENIORITY_BRACKETS} if has_seniority else {}
             if has_seniority and headcount and abs(sum(seniority.values()) - 1) > 0.01:
                 raise GridError(f"{where} : la répartition par ancienneté totalise {100 * sum(seniority.values()):g} % au lieu de 100 %.")
@@ -283,6 +316,8 @@ def read_grid_rows(rows: list[dict], source: str = "grille") -> tuple[list[Categ
                 name=name[:200], headcount=int(headcount), base_monthly=wage, seniority=seniority,
                 night_share=(values.get("part_heures_nuit") or 0) / 100, sunday_share=(values.get("part_heures_dimanche") or 0) / 100,
                 overtime_day_hours=values.get("heures_sup_jour_an") or 0.0, overtime_night_hours=values.get("heures_sup_nuit_an") or 0.0,
+                overtime_rest_day_hours=values.get("heures_sup_repos_jour_an") or 0.0, overtime_rest_night_hours=values.get("heures_sup_repos_nuit_an") or 0.0,
+                holidays_worked=values.get("jours_feries_travailles_an") or 0.0,
                 hours_per_month=values.get("heures_mensuelles") or HOURS_PER_MONTH, telework_share=None if share is None else share / 100,
             ))
         except GridError as exc:
@@ -411,25 +446,40 @@ def demands_from_clause(clause, rules: dict | None = None) -> tuple[list[Demand]
                      12: _rule_value(rules, "seniority_bonus_12y", 15), 20: _rule_value(rules, "seniority_bonus_20y", 20), 25: _rule_value(rules, "seniority_bonus_25y", 25)}
             out.append(Demand(DemandKind.seniority, "Prime d'ancienneté", rates, floor, 0.0, title, "C. trav. art. 350"))
     elif tid == "heures_supplementaires":
-        if "majoration_jour" in v or "majoration_nuit_hs" in v:
-            out.append(Demand(DemandKind.overtime_premium, "Majorations des heures supplémentaires",
-                              {"day": float(v.get("majoration_jour", 25)), "night": float(v.get("majoration_nuit_hs", 50))},
-                              {"day": _rule_value(rules, "overtime_premium_day", 25), "night": _rule_value(rules, "overtime_premium_night", 50)},
-                              0.0, title, "C. trav. art. 201"))
-        notes.append(f"« {title} » : les majorations du jour de repos ne sont pas chiffrées (la grille ne donne pas ces heures).")
+        names = {"day": "majoration_jour", "night": "majoration_nuit_hs", "rest_day": "majoration_repos", "rest_day_night": "majoration_repos_nuit"}
+        rule_ids = {"day": "overtime_premium_day", "night": "overtime_premium_night", "rest_day": "overtime_premium_rest_day",
+                    "rest_day_night": "overtime_premium_rest_day_night"}
+        if any(name in v for name in names.values()):
+            floor = {k: _rule_value(rules, rule_ids[k], STATUTORY_OVERTIME[k]) for k in names}
+            # a rate the clause leaves out is the law's
+            value = {k: float(v[name]) if name in v else floor[k] for k, name in names.items()}
+            out.append(Demand(DemandKind.overtime_premium, "Majorations des heures supplémentaires", value, floor, 0.0, title,
+                              "C. trav. art. 201 : 25 % de jour, 50 % de nuit ; 50 % et 100 % le jour du repos hebdomadaire"))
     elif tid == "travail_nuit_dimanche_feries":
         if "majoration_nuit" in v:
             out.append(Demand(DemandKind.night_premium, "Majoration des heures de nuit", float(v["majoration_nuit"]), 0.0, 0.0, title,
                               "aucune majoration légale des heures normales de nuit (seules les heures supplémentaires, art. 201)"))
+        if "repos_compensateur_nuit" in v:
+            out.append(Demand(DemandKind.night_rest, "Repos compensateur des heures de nuit", float(v["repos_compensateur_nuit"]), 0.0, 0.0, title,
+                              "aucun repos compensateur légal des heures normales de nuit"))
         if "majoration_dimanche" in v:
             out.append(Demand(DemandKind.sunday_premium, "Majoration du dimanche travaillé", float(v["majoration_dimanche"]), 0.0, 0.0, title,
                               "aucune majoration légale chiffrée dans le corpus"))
-        notes.append(f"« {title} » : l'indemnité des jours fériés travaillés et le repos compensateur ne sont pas chiffrés.")
+        if "majoration_ferie" in v:
+            out.append(Demand(DemandKind.holiday_premium, "Indemnité des jours fériés travaillés", float(v["majoration_ferie"]), STATUTORY_HOLIDAY_INDEMNITY,
+                              0.0, title, "C. trav. art. 224 : indemnité égale au salaire de la journée (activité continue)"))
     elif tid == "conges_payes_fetes":
-        if "conges_mensuels" in v:
-            out.append(Demand(DemandKind.extra_leave, "Congé annuel payé (jours par an)", 12 * float(v["conges_mensuels"]),
-                              12 * _rule_value(rules, "paid_leave_accrual", 1.5), 0.0, title, "C. trav. art. 231 : 1,5 jour par mois"))
-        notes.append(f"« {title} » : les jours ajoutés pour ancienneté ne sont pas chiffrés.")
+        base = 12 * float(v["conges_mensuels"]) if "conges_mensuels" in v else None
+        law_base = 12 * _rule_value(rules, "paid_leave_accrual", 1.5)
+        if base is not None:
+            out.append(Demand(DemandKind.extra_leave, "Congé annuel payé (jours par an)", base, law_base, 0.0, title, "C. trav. art. 231 : 1,5 jour par mois"))
+        if "majoration_anciennete_conges" in v:
+            law = {"base": law_base, "per_period": _rule_value(rules, "paid_leave_seniority_increase", STATUTORY_LEAVE["per_period"]),
+                   "period_years": STATUTORY_LEAVE["period_years"], "cap": _rule_value(rules, "paid_leave_seniority_cap", STATUTORY_LEAVE["cap"])}
+            demanded = {"base": base if base is not None else law_base, "per_period": float(v["majoration_anciennete_conges"]),
+                        "period_years": STATUTORY_LEAVE["period_years"], "cap": float(v.get("plafond_conges", law["cap"]))}
+            out.append(Demand(DemandKind.seniority_leave, "Congé supplémentaire d'ancienneté (jours par an)", demanded, law, 0.0, title,
+                              "C. trav. art. 232 : 1,5 jour par période de 5 ans, 30 jours au plus"))
     elif tid == "teletravail":
         if "indemnite_teletravail" in v:
             out.append(Demand(DemandKind.allowance, "Indemnité mensuelle de télétravail", float(v["indemnite_teletravail"]), 0.0, 0.0, title,
@@ -462,11 +512,21 @@ def _seniority_rate(rates: dict, lower_bound: int) -> float:
     return float(rates[max(reached)]) if reached else 0.0
 
 
+def seniority_leave_days(terms: dict, years_of_service: int) -> float:
+    """Leave days added for seniority: ``per_period`` days per whole period of ``period_years``
+    years of service, the whole leave (``base`` + these days) kept within ``cap``. A bracket is
+    counted at its lower bound (5 to 12 years: one period), so the cost is never overstated."""
+    periods = int(years_of_service // max(1, int(terms.get("period_years", 5))))
+    extra = periods * float(terms.get("per_period", 0.0))
+    room = float(terms.get("cap", math.inf)) - float(terms.get("base", 0.0))
+    return max(0.0, min(extra, room))
+
+
 def _demand_cost(d: Demand, value, grid: list[Category], wages: list[float], year: int, notices: list[str]) -> float:
     """Annual cost of one demand at ``value`` in year ``year`` (0-based), wages of that year given."""
     total = 0.0
-    if d.kind == DemandKind.general_increase:
-        return sum(c.headcount * 12 * (w - c.base_monthly) for c, w in zip(grid, wages))
+    if d.kind == DemandKind.general_increase:  # costed in cost_demands (several increases share the compounding)
+        return 0.0
     if d.kind == DemandKind.one_off_bonus:
         return sum(c.headcount for c in grid) * float(value) if year == 0 else 0.0
     for c, wage in zip(grid, wages):
@@ -484,11 +544,20 @@ def _demand_cost(d: Demand, value, grid: list[Category], wages: list[float], yea
             total += c.headcount * annual * c.night_share * float(value) / 100
         elif d.kind == DemandKind.sunday_premium:
             total += c.headcount * annual * c.sunday_share * float(value) / 100
+        elif d.kind == DemandKind.night_rest:
+            # paid rest worth ``value`` % of the night hours: as many hours paid and not worked
+            total += c.headcount * annual * c.night_share * float(value) / 100
         elif d.kind == DemandKind.overtime_premium:
             hourly = wage / c.hours_per_month
-            total += c.headcount * hourly * (c.overtime_day_hours * value.get("day", 0) + c.overtime_night_hours * value.get("night", 0)) / 100
+            total += c.headcount * hourly * sum(getattr(c, attr) * float(value.get(key, 0)) for key, attr in OVERTIME_HOURS.items()) / 100
+        elif d.kind == DemandKind.holiday_premium:
+            total += c.headcount * c.holidays_worked * wage / WORKING_DAYS_PER_MONTH * float(value) / 100
         elif d.kind == DemandKind.extra_leave:
             total += c.headcount * float(value) * wage / WORKING_DAYS_PER_MONTH
+        elif d.kind == DemandKind.seniority_leave:
+            if c.seniority:
+                days = sum(share * seniority_leave_days(value, SENIORITY_BRACKETS[b][0]) for b, share in c.seniority.items())
+                total += c.headcount * days * wage / WORKING_DAYS_PER_MONTH
         elif d.kind == DemandKind.allowance:
             amount = float(value) * (1 + d.annual_increase / 100) ** year
             share = c.telework_share if (c.telework_share is not None and "télétravail" in d.label.lower()) else 1.0
@@ -497,23 +566,37 @@ def _demand_cost(d: Demand, value, grid: list[Category], wages: list[float], yea
 
 
 def cost_demands(grid: list[Category], demands: list[Demand], years: int = 3, contribution_rate: float = 0.0,
-                 notices: list[str] | None = None) -> Costing:
-    """Cost every demand for each of ``years`` years; see the module docstring for the rules."""
+                 notices: list[str] | None = None, contribution_source: str = "") -> Costing:
+    """Cost every demand for each of ``years`` years; see the module docstring for the rules.
+    Several general increases compound with each other (2 % and 3 % make 5,06 %, not 5 %)."""
     if not 1 <= years <= MAX_YEARS:
         raise ValueError(f"Durée de l'accord : de 1 à {MAX_YEARS} ans.")
-    if not 0 <= contribution_rate <= 1:
-        raise ValueError("Taux de charges patronales entre 0 et 1 (0,21 pour 21 %).")
+    if isinstance(contribution_rate, bool) or not isinstance(contribution_rate, (int, float)) or not 0 <= contribution_rate <= 1:
+        raise ValueError(f"Taux de charges patronales « {contribution_rate} » : un nombre entre 0 et 1 est attendu (0,21 pour 21 %).")
     notices = list(notices or [])
     wage_bill = sum(c.headcount * c.base_monthly * 12 for c in grid)
     headcount = sum(c.headcount for c in grid)
-    increase = sum(d.value for d in demands if d.kind == DemandKind.general_increase)
-    wages_by_year = [[c.base_monthly * (1 + increase / 100) ** (y + 1) for c in grid] for y in range(years)]
+    growth = math.prod(1 + float(d.value) / 100 for d in demands if d.kind == DemandKind.general_increase)
+    wages_by_year = [[c.base_monthly * growth ** (y + 1) for c in grid] for y in range(years)]
     base_wages = [c.base_monthly for c in grid]
     factor = 1 + contribution_rate
+    # each general increase costs what it adds on top of the ones before it (so that with 2 % then 3 %
+    # the two lines add up to the compounded 5,06 %, not to 2 × the whole increase)
+    steps: dict[int, tuple[float, float]] = {}
+    before = 1.0
+    for d in demands:
+        if d.kind == DemandKind.general_increase:
+            steps[id(d)] = (before, before * (1 + float(d.value) / 100))
+            before = steps[id(d)][1]
     lines = []
     for d in demands:
         amounts, floors = [], []
         for y in range(years):
+            if d.kind == DemandKind.general_increase:
+                low, high = steps[id(d)]
+                amounts.append(factor * sum(c.headcount * 12 * c.base_monthly * (high ** (y + 1) - low ** (y + 1)) for c in grid))
+                floors.append(0.0)
+                continue
             # the floor is costed on today's wages: the law does not move with the demanded increase
             amounts.append(factor * _demand_cost(d, d.value, grid, wages_by_year[y], y, notices))
             if d.kind in (DemandKind.general_increase, DemandKind.one_off_bonus) or d.floor is None:
@@ -523,15 +606,33 @@ def cost_demands(grid: list[Category], demands: list[Demand], years: int = 3, co
             floors.append(factor * _demand_cost(Demand(d.kind, d.label, d.floor, None, 0.0), d.floor, grid, base_wages, y, notices))
         shares = [100 * a / wage_bill if wage_bill else 0.0 for a in amounts]
         lines.append(CostLine(d.label, str(d.kind), d.clause, amounts, floors, shares, d.floor_reference))
-        if d.kind == DemandKind.overtime_premium and not any(c.overtime_day_hours or c.overtime_night_hours for c in grid):
-            notices.append("La grille ne donne pas d'heures supplémentaires (heures_sup_jour_an, heures_sup_nuit_an) : leurs majorations valent 0.")
-        if d.kind in (DemandKind.night_premium, DemandKind.sunday_premium) and not any(c.night_share if d.kind == DemandKind.night_premium else c.sunday_share for c in grid):
-            notices.append(f"La grille ne donne pas de part d'heures {'de nuit' if d.kind == DemandKind.night_premium else 'du dimanche'} : « {d.label} » vaut 0.")
-    if contribution_rate == 0:
-        notices.append("Charges patronales non comptées (taux à 0 : aucun taux n'est documenté dans le corpus) ; réglez RAG_EMPLOYER_CONTRIBUTION_RATE pour les inclure.")
-    else:
-        notices.append(f"Charges patronales comptées à {100 * contribution_rate:g} % (réglage employer_contribution_rate).")
-    return Costing(years, wage_bill, headcount, lines, contribution_rate, list(dict.fromkeys(notices)))
+        if d.kind == DemandKind.overtime_premium:
+            columns = {"day": "heures_sup_jour_an", "night": "heures_sup_nuit_an", "rest_day": "heures_sup_repos_jour_an", "rest_day_night": "heures_sup_repos_nuit_an"}
+            missing = [columns[k] for k, attr in OVERTIME_HOURS.items() if k in d.value and not any(getattr(c, attr) for c in grid)]
+            if missing:
+                notices.append(f"La grille ne donne pas ces heures supplémentaires ({', '.join(missing)}) : leurs majorations valent 0.")
+        if d.kind == DemandKind.holiday_premium and not any(c.holidays_worked for c in grid):
+            notices.append(f"La grille ne donne pas de jours fériés travaillés (jours_feries_travailles_an) : « {d.label} » vaut 0.")
+        if d.kind in (DemandKind.seniority, DemandKind.seniority_leave) and not any(c.seniority for c in grid):
+            notices.append(f"La grille ne donne pas de répartition par ancienneté (anc_…) : « {d.label} » vaut 0.")
+        if d.kind in (DemandKind.night_premium, DemandKind.night_rest, DemandKind.sunday_premium) and not any(c.sunday_share if d.kind == DemandKind.sunday_premium else c.night_share for c in grid):
+            notices.append(f"La grille ne donne pas de part d'heures {'du dimanche' if d.kind == DemandKind.sunday_premium else 'de nuit'} : « {d.label} » vaut 0.")
+    notices.append(contribution_notice(contribution_rate, contribution_source))
+    return Costing(years, wage_bill, headcount, lines, contribution_rate, list(dict.fromkeys(notices)), " ".join((contribution_source or "").split())[:300])
+
+
+def contribution_notice(rate: float, source: str = "") -> str:
+    """What the costing says about employer social contributions: none counted (rate 0), or the
+    rate with the source the negotiators gave for it, or a warning that they gave none."""
+    source = " ".join((source or "").split())[:300]
+    if rate == 0:
+        return ("Charges patronales non comptées (taux à 0 : aucun taux n'est documenté dans le corpus) ; réglez RAG_EMPLOYER_CONTRIBUTION_RATE "
+                "(et RAG_EMPLOYER_CONTRIBUTION_SOURCE, le texte qui le fixe) pour les inclure.")
+    percent = f"{100 * rate:.2f}".rstrip("0").rstrip(".").replace(".", ",")
+    if source:
+        return f"Charges patronales comptées à {percent} % (réglage employer_contribution_rate ; source : {source})."
+    return (f"Charges patronales comptées à {percent} % (réglage employer_contribution_rate) sans source indiquée : "
+            "vérifiez ce taux et nommez le texte qui le fixe dans RAG_EMPLOYER_CONTRIBUTION_SOURCE.")
 
 
 # ------------------------------------------------------------------------------------------------

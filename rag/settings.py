@@ -105,6 +105,7 @@ class Settings(BaseSettings):
     database_url: str | None = Field(None, description="SQLAlchemy URL of the negotiation database (projects, rounds, clause history, conversations), e.g. postgresql+psycopg://user:pw@host/ittifaq; unset = SQLite file <data_dir>/ittifaq.db.")
     database_timeout_s: float = Field(10.0, gt=0, description="Longest wait for the database (connection, or a lock held by another writer).")
     employer_contribution_rate: float = Field(0.0, ge=0, le=1, description="Employer social contributions as a share of the gross cost (0.21 = 21 %), added to each costed demand. 0 by default: no rate is documented in the corpus, and the costing says so.")
+    employer_contribution_source: str = Field("", max_length=300, description="The text that fixes employer_contribution_rate (e.g. the CNSS, AMO and vocational-training decrees in force, with their dates); quoted in the costing's notice, which warns when a rate is set without it.")
     max_grid_mb: float = Field(5.0, gt=0, description="Largest salary grid (CSV/XLSX) accepted for costing, in MiB.")
 
     @property
