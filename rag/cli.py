@@ -1,4 +1,4 @@
-"""Command line: ``rag setup | index | remove | list | search | eval | ask | draft | export | calc | serve |
+"""Command line: ``rag setup | index | remove | list | search | article | eval | ask | draft | export | calc | serve |
 backup | restore | rebuild``.
 
 The JSON outputs are a contract other tools rely on (see README); human output goes to stderr
@@ -239,6 +239,49 @@ def search(
         typer.echo("   " + h.text.replace("\n", " ")[:240])
 
 
+@app.command()
+def article(
+    number: str = typer.Argument(..., help="Numéro de l'article : 350, 16 bis, L3121-36, premier."),
+    store: Optional[Path] = StoreOpt,
+    source: Optional[str] = typer.Option(None, "--source", help="Nom du fichier indexé (par défaut : le Code du travail quand il a cet article)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Read one article whole: its text, heading path, page(s), previous and next articles. Exit 1
+    when it is not found (or when several texts have it and none is the Code: choose one with --source)."""
+    from rag.reader import article_request, pages_label, read_article
+
+    if not number.strip():
+        _fail("indiquez un numéro d'article")
+    engine = _engine(store)
+    try:
+        request = article_request(number if number.lower().lstrip().startswith(("art", "l'art", "lire")) else f"article {number}")
+        result = read_article(engine.index, request or number, source=source)
+    finally:
+        engine.close()
+    if as_json:
+        typer.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=1))
+        if not result.found:
+            raise typer.Exit(1)
+        return
+    if not result.found:
+        _fail(result.message, 1)
+    typer.echo(f"{result.label} — {result.title}")
+    if result.heading_path:
+        typer.echo(" > ".join(result.heading_path))
+    if result.pages:
+        typer.echo(pages_label(result.pages))
+    if result.uncertain:
+        typer.echo("⚠ Lecture incertaine (texte scanné) : vérifiez sur l'original.")
+    typer.echo("")
+    typer.echo(result.text)
+    typer.echo("")
+    around = [f"précédent : art. {result.previous}" if result.previous else "", f"suivant : art. {result.next}" if result.next else ""]
+    if any(around):
+        typer.echo("  |  ".join(a for a in around if a))
+    for other in result.also_in:
+        typer.echo(f"aussi dans : {other.title} ({other.source}) — `rag article {number} --source {other.source}`")
+
+
 @app.command("eval")
 def evaluate_cmd(
     ctx: typer.Context,
@@ -308,7 +351,7 @@ def ask(
     if len(question) > settings_engine.settings.max_message_chars:
         _fail(f"question trop longue ({len(question)} caractères, limite {settings_engine.settings.max_message_chars})")
     try:
-        chat = build_chat_engine(settings_engine)
+        chat = settings_engine.chat_engine()
     except ModelUnavailable as exc:
         _fail(str(exc), 3)
     final: Answer | None = None
@@ -332,10 +375,6 @@ def ask(
         typer.echo(f"  ⚠ {w}")
     if final.partial:
         raise typer.Exit(3)  # the model stopped mid-answer (crash, timeout): scripts must see it
-
-
-def build_chat_engine(engine):
-    return engine.chat_engine()
 
 
 @app.command()
