@@ -159,6 +159,32 @@ class Workspace:
             path.unlink(missing_ok=True)
         return True
 
+    def rename_conversation(self, conv_id: str, title: str) -> dict:
+        """Give a conversation the user's title (spaces collapsed, control and direction characters
+        removed, 1 to MAX_CONVERSATION_TITLE characters). Its place in the list does not change."""
+        clean = conversation_title(title)
+        with self.lock:
+            conversation = self.load_conversation(conv_id)
+            if conversation is None:
+                raise ValueError("Conversation introuvable : elle a peut-être été supprimée.")
+            conversation["title"] = clean
+            write_json(self._conversation_path(conv_id), conversation)
+        return conversation
+
+    def export_conversation(self, conv_id: str) -> Path:
+        """Write one conversation as Markdown (questions, answers, their citations and quoted
+        excerpts) into the user's exports folder (atomic); the file's path."""
+        conversation = self.load_conversation(conv_id)
+        if conversation is None:
+            raise ValueError("Conversation introuvable : elle a peut-être été supprimée.")
+        if not conversation.get("messages"):
+            raise ValueError("Conversation vide : rien à exporter.")
+        title = conversation.get("title") or "Conversation"
+        path = self.exports_dir / safe_filename(f"conversation {title}", ".md")
+        with self.lock:
+            atomic_write_bytes(path, conversation_markdown(conversation).encode("utf-8"))
+        return path
+
     # ---- agreement project --------------------------------------------------------------------
     def load_project(self) -> dict:
         data = read_json(self.project_file)
@@ -241,6 +267,70 @@ class Workspace:
         with self.lock:
             atomic_write_bytes(path, data)
         return path
+
+
+# ------------------------------------------------------------------------------------------------
+# conversations as text
+
+MAX_CONVERSATION_TITLE = 120
+
+
+def conversation_title(title: str) -> str:
+    """A conversation title as the user typed it, made safe: no control or direction-override
+    characters (they would reorder the list's text), spaces collapsed; ValueError when empty or
+    longer than MAX_CONVERSATION_TITLE characters."""
+    import unicodedata
+
+    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in str(title or ""))
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cf", "Cs", "Co", "Cn"))
+    text = " ".join(text.split())
+    if not text:
+        raise ValueError("Titre vide : saisissez un titre pour la conversation.")
+    if len(text) > MAX_CONVERSATION_TITLE:
+        raise ValueError(f"Titre trop long ({len(text)} caractères) : au plus {MAX_CONVERSATION_TITLE}.")
+    return text
+
+
+def _quoted(text: str) -> str:
+    """Text as a Markdown block quote: whatever it contains (« # », « --- ») stays text of the quote."""
+    return "\n".join(f"> {line}" if line.strip() else ">" for line in str(text).strip().splitlines()) or ">"
+
+
+def conversation_markdown(conversation: dict) -> str:
+    """The conversation as a Markdown document: each question, the answer, the references it cites
+    (label, article, file) and the decisive excerpts quoted from them, then its warnings."""
+    title = " ".join(str(conversation.get("title") or "Conversation").split())
+    lines = [f"# {title}", ""]
+    created, updated = conversation.get("created", ""), conversation.get("updated", "")
+    lines += [f"Conversation du {created[:10] or '?'}, mise à jour le {updated[:16].replace('T', ' à ') or '?'} ; exportée le {now_iso()[:16].replace('T', ' à ')}.", ""]
+    number = 0
+    for message in conversation.get("messages", []):
+        role = message.get("role")
+        if role == "user":
+            number += 1
+            lines += [f"## Question {number}", "", _quoted(message.get("content", "")), ""]
+            continue
+        if role != "assistant":
+            continue
+        lines += ["### Réponse", "", str(message.get("content", "")).strip() or "(pas de réponse)", ""]
+        citations = message.get("citations") or []
+        if citations:
+            lines += ["**Références citées**", ""]
+            for n, citation in enumerate(citations, start=1):
+                label = citation.get("label") or citation.get("title") or citation.get("source", "")
+                article = f", art. {citation['article']}" if citation.get("article") and f"art. {citation['article']}" not in label else ""
+                source = f" — fichier : {citation['source']}" if citation.get("source") else ""
+                lines.append(f"{n}. {label}{article}{source}")
+            lines.append("")
+        quotes = message.get("quotes") or []
+        if quotes:
+            lines += ["**Extraits**", ""]
+            for quote in quotes:
+                lines += [_quoted(f"« {' '.join(str(quote.get('text', '')).split())} »"), f"— *{quote.get('label') or quote.get('source', '')}*", ""]
+        warnings = message.get("warnings") or []
+        if warnings:
+            lines += ["**Avertissements**", ""] + [f"- ⚠ {' '.join(str(w).split())}" for w in warnings] + [""]
+    return "\n".join(lines).rstrip() + "\n"
 
 
 # ------------------------------------------------------------------------------------------------

@@ -1,0 +1,112 @@
+"""Conversations on disk: rename (validated), export as Markdown with citations and excerpts."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rag.workspace import MAX_CONVERSATION_TITLE, Workspace, conversation_markdown, conversation_title
+
+ANSWER = {
+    "role": "assistant",
+    "content": "La prime d'ancienneté est de 10 % après cinq ans de service (C. trav., art. 350, p. 121).",
+    "citations": [
+        {"source": "ma_code_travail_fr_2011.pdf", "title": "Code du travail", "article": "350", "page": 121,
+         "text": "…", "label": "C. trav., art. 350, p. 121"},
+        {"source": "fiche_prime.md", "title": "Fiche — Prime d'ancienneté", "article": None, "page": None, "text": "…",
+         "label": "Fiche — Prime d'ancienneté"},
+    ],
+    "quotes": [{"source": "ma_code_travail_fr_2011.pdf", "article": "350", "label": "C. trav., art. 350, p. 121", "page": 121,
+                "text": "- 10% du salaire versé, après cinq ans\nde service ;", "figures": ["10"]}],
+    "warnings": ["Chiffre 7 absent des sources."],
+}
+
+
+@pytest.fixture
+def ws(tmp_path):
+    return Workspace(tmp_path / "users", "amina")
+
+
+@pytest.fixture
+def conversation(ws):
+    conv = ws.new_conversation()
+    conv["messages"] = [{"role": "user", "content": "Quelle prime après 5 ans ?"}, ANSWER,
+                        {"role": "user", "content": "# et après 15 ans ?\n---"},
+                        {"role": "assistant", "content": "15 % après douze ans.", "citations": [], "quotes": [], "warnings": []}]
+    return ws.save_conversation(conv)
+
+
+def test_rename_keeps_the_title_and_the_place_in_the_list(ws, conversation):
+    other = ws.new_conversation()
+    other["messages"] = [{"role": "user", "content": "Plus récente"}]
+    ws.save_conversation(other)
+    before = [c["id"] for c in ws.list_conversations()]
+    renamed = ws.rename_conversation(conversation["id"], "  Prime   d'ancienneté\t— négociation 2026 ")
+    assert renamed["title"] == "Prime d'ancienneté — négociation 2026"
+    assert ws.load_conversation(conversation["id"])["title"] == "Prime d'ancienneté — négociation 2026"
+    assert [c["id"] for c in ws.list_conversations()] == before
+    assert ws.load_conversation(conversation["id"])["messages"] == conversation["messages"]
+    # still valid JSON on disk, no temp file left beside it
+    files = sorted(p.name for p in ws.conversations_dir.iterdir())
+    assert files == sorted(f"{c}.json" for c in before)
+    json.loads((ws.conversations_dir / f"{conversation['id']}.json").read_text(encoding="utf-8"))
+
+
+def test_title_control_and_direction_characters_are_removed():
+    assert conversation_title("Prime\x00 \x1b[31mrouge\u202e\u200f ok\nligne 2") == "Prime [31mrouge ok ligne 2"
+    assert conversation_title("مفاوضات الأجور") == "مفاوضات الأجور"
+    assert len(conversation_title("a" * MAX_CONVERSATION_TITLE)) == MAX_CONVERSATION_TITLE
+
+
+@pytest.mark.parametrize("title, words", [("", "Titre vide"), ("   \t\n", "Titre vide"), ("\u202e\x00", "Titre vide"),
+                                          ("x" * (MAX_CONVERSATION_TITLE + 1), "Titre trop long"), (None, "Titre vide")])
+def test_bad_titles_are_refused_clearly(ws, conversation, title, words):
+    with pytest.raises(ValueError, match=words):
+        ws.rename_conversation(conversation["id"], title)
+    assert ws.load_conversation(conversation["id"])["title"] == conversation["title"]
+
+
+def test_rename_or_export_of_an_unknown_conversation(ws):
+    for bad in ("0" * 32, "../../etc/passwd", ""):
+        with pytest.raises(ValueError, match="introuvable"):
+            ws.rename_conversation(bad, "Titre")
+        with pytest.raises(ValueError, match="introuvable"):
+            ws.export_conversation(bad)
+
+
+def test_export_writes_questions_answers_citations_and_excerpts(ws, conversation):
+    ws.rename_conversation(conversation["id"], "Prime d'ancienneté")
+    path = ws.export_conversation(conversation["id"])
+    assert path.parent == ws.exports_dir and path.suffix == ".md" and "prime-d-anciennete" in path.name
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# Prime d'ancienneté\n")
+    assert "## Question 1\n\n> Quelle prime après 5 ans ?" in text
+    assert "## Question 2\n\n> # et après 15 ans ?\n> ---" in text  # user text cannot become a heading or a rule
+    assert ANSWER["content"] in text and "15 % après douze ans." in text
+    assert "1. C. trav., art. 350, p. 121 — fichier : ma_code_travail_fr_2011.pdf" in text
+    assert "2. Fiche — Prime d'ancienneté — fichier : fiche_prime.md" in text
+    assert "> « - 10% du salaire versé, après cinq ans de service ; »\n— *C. trav., art. 350, p. 121*" in text
+    assert "- ⚠ Chiffre 7 absent des sources." in text
+    assert text.index("Question 1") < text.index("art. 350") < text.index("Question 2")
+    assert [p.name for p in ws.exports_dir.iterdir()] == [path.name]  # atomic: no temp file left
+
+
+def test_export_of_an_empty_conversation_is_refused(ws):
+    conv = ws.new_conversation()
+    ws.save_conversation(conv)
+    with pytest.raises(ValueError, match="vide"):
+        ws.export_conversation(conv["id"])
+    assert not ws.exports_dir.exists() or not any(ws.exports_dir.iterdir())
+
+
+def test_citation_article_is_added_when_the_label_lacks_it():
+    conv = {"title": "t", "messages": [{"role": "user", "content": "q"},
+                                       {"role": "assistant", "content": "r", "citations": [{"label": "IDCC 2098", "article": "4.3.2", "source": "x.md"}]}]}
+    assert "1. IDCC 2098, art. 4.3.2 — fichier : x.md" in conversation_markdown(conv)
+
+
+def test_delete_then_export_says_it_is_gone(ws, conversation):
+    assert ws.delete_conversation(conversation["id"])
+    with pytest.raises(ValueError, match="introuvable"):
+        ws.export_conversation(conversation["id"])
