@@ -32,6 +32,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, rela
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+MEMBER_FROM_FILE = "users_file"  # TeamMember.source of a membership declared in the users file
 MIGRATED_MARKER = ".migrated-to-db.json"
 
 
@@ -111,6 +112,7 @@ class TeamMember(Base):
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
     user: Mapped[str] = mapped_column(String(100), index=True)
     role: Mapped[str] = mapped_column(String(20), default="member")
+    source: Mapped[str] = mapped_column(String(20), default="admin", server_default="admin")  # MEMBER_FROM_FILE | "admin"
     team: Mapped[Team] = relationship(back_populates="members")
 
 
@@ -408,9 +410,24 @@ class Database:
         self.engine.dispose()
 
 
-def open_database(settings, migrate: bool = True) -> Database:
-    """The database of these settings (SQLite in the data folder unless ``database_url`` is set)."""
-    return Database(settings.db_url, timeout_s=settings.database_timeout_s, migrate=migrate)
+def open_database(settings, migrate: bool = True, sync_users: bool = True) -> Database:
+    """The database of these settings (SQLite in the data folder unless ``database_url`` is set).
+
+    With login on (``settings.users_file``) and ``sync_users``, the teams declared in the users
+    file are brought into the database (:func:`sync_teams`): this is what the app does at start-up.
+    A users file that cannot be read raises ``ValueError`` with its line, as the login does."""
+    db = Database(settings.db_url, timeout_s=settings.database_timeout_s, migrate=migrate)
+    if sync_users and getattr(settings, "users_file", None):
+        from rag.workspace import load_users
+
+        try:
+            report = sync_teams(db, load_users(settings.users_file))
+        except BaseException:
+            db.close()
+            raise
+        if report.changed:
+            log.info("teams of the users file synced: %s", report.summary())
+    return db
 
 
 # ------------------------------------------------------------------------------------------------
@@ -449,6 +466,95 @@ def add_team_member(db: Database, team_id: int, user: str, role: str = "member")
         uid = safe_user_id(user)
         if all(m.user != uid for m in team.members):
             team.members.append(TeamMember(user=uid, role=role))
+
+
+@dataclass
+class TeamSync:
+    """What :func:`sync_teams` changed."""
+
+    created: list[str] = field(default_factory=list)                   # team names
+    added: list[tuple[str, str]] = field(default_factory=list)         # (team, user)
+    removed: list[tuple[str, str]] = field(default_factory=list)       # (team, user)
+    shared: list[tuple[int, str]] = field(default_factory=list)        # (project id, team)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.added or self.removed or self.shared)
+
+    def summary(self) -> str:
+        parts = [f"{len(self.created)} équipe(s) créée(s)", f"{len(self.added)} membre(s) ajouté(s)", f"{len(self.removed)} retiré(s)",
+                 f"{len(self.shared)} projet(s) partagé(s)"]
+        return ", ".join(parts) + "".join(f" ; {n}" for n in self.notes)
+
+
+def _team_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def sync_teams(db: Database, users: dict) -> TeamSync:
+    """Bring the teams of the users file (``UserAccount.teams``) into the database, in one
+    transaction; running it again with the same file changes nothing.
+
+    - a team named in the file and absent from the database is created (names compared without
+      regard to case or spacing, so « Équipe A » and « équipe  a » are one team);
+    - a membership declared in the file is added (source ``users_file``);
+    - a membership that came from the file and is no longer in it (user taken out of the team, or
+      out of the file) is removed: that user no longer opens the team's projects (their own
+      projects stay theirs). Memberships added in the application (source ``admin``) are left alone;
+    - when a user joins a team here and is then in exactly one team, their projects without a team
+      are shared with it, so that the members see the same rounds, statuses and costing (done once,
+      when they join: a project later made private again with :func:`rag.negotiation.share_project`
+      stays so). A member of several teams chooses with ``share_project``. A workspace imported
+      later goes to its owner's only team (:func:`default_team`).
+    """
+    from rag.workspace import safe_user_id
+
+    report = TeamSync()
+    declared: dict[str, tuple[str, set[str]]] = {}  # team key → (spelling, user ids)
+    for account in users.values():
+        for name in getattr(account, "teams", ()) or ():
+            spelling, members = declared.setdefault(_team_key(name), (" ".join(name.split())[:200], set()))
+            members.add(safe_user_id(account.name))
+    with db.session() as s:
+        teams = {_team_key(t.name): t for t in s.scalars(select(Team))}
+        for key, (spelling, _) in declared.items():
+            if key not in teams:
+                team = Team(name=spelling, created_at=utcnow())
+                s.add(team)
+                s.flush()
+                teams[key] = team
+                report.created.append(spelling)
+        wanted = {(teams[key].id, uid) for key, (_, members) in declared.items() for uid in members}
+        names = {t.id: t.name for t in teams.values()}
+        existing = {}
+        for member in s.scalars(select(TeamMember)):
+            existing[(member.team_id, member.user)] = member
+            if member.source == MEMBER_FROM_FILE and (member.team_id, member.user) not in wanted:
+                s.delete(member)
+                report.removed.append((names.get(member.team_id, str(member.team_id)), member.user))
+        for team_id, uid in sorted(wanted):
+            if (team_id, uid) not in existing:
+                s.add(TeamMember(team_id=team_id, user=uid, role="member", source=MEMBER_FROM_FILE))
+                report.added.append((names[team_id], uid))
+        s.flush()
+        joined = {uid for _, uid in report.added}
+        for uid in sorted(joined):
+            owned = teams_of(s, uid)
+            projects = list(s.scalars(select(Project).where(Project.owner == uid, Project.team_id.is_(None))))
+            if len(owned) == 1:
+                for project in projects:
+                    project.team_id = owned[0]
+                    report.shared.append((project.id, names[owned[0]]))
+            elif projects:
+                report.notes.append(f"{uid} est membre de plusieurs équipes : ses {len(projects)} projet(s) sans équipe ne sont pas partagés (à choisir)")
+    return report
+
+
+def default_team(session: Session, user: str) -> int | None:
+    """The team a new project of ``user`` belongs to: their only team, else none."""
+    teams = teams_of(session, user)
+    return teams[0] if len(teams) == 1 else None
 
 
 def teams_of(session: Session, user: str) -> list[int]:
@@ -611,7 +717,7 @@ def _import_project(db: Database, user: str, key: str, digest: str, data: object
         project = Project(
             title=str(data.get("title") or DEFAULT_TITLE)[:300],
             preamble=str(data.get("preamble") if data.get("preamble") is not None else DEFAULT_PREAMBLE),
-            owner=user, legacy_key=f"json:{key}",
+            owner=user, legacy_key=f"json:{key}", team_id=default_team(s, user),
         )
         s.add(project)
         s.flush()

@@ -563,6 +563,33 @@ def projects_for(db: Database, user: str) -> list[dict]:
         return out
 
 
+def teams_for(db: Database, user: str) -> list[dict]:
+    """The teams of a member: [{id, name}], by name."""
+    from rag.workspace import safe_user_id
+
+    with db.session(write=False) as s:
+        ids = teams_of(s, safe_user_id(user))
+        return sorted(({"id": t.id, "name": t.name} for t in (s.get(Team, i) for i in ids) if t is not None), key=lambda t: t["name"].casefold())
+
+
+def share_project(db: Database, project_id: int, user: str, team_id: int | None) -> None:
+    """Share a project with one of the owner's teams (``None``: the owner's alone again). Only the
+    owner decides; :class:`AccessDenied` otherwise, or when they are not in that team."""
+    from rag.workspace import safe_user_id
+
+    user = safe_user_id(user)
+    with db.session() as s:
+        project = s.get(Project, int(project_id))
+        if project is None:
+            raise KeyError(f"Projet {project_id} introuvable.")
+        if project.owner != user:
+            raise AccessDenied("Seul l'auteur du projet choisit l'équipe qui le partage.")
+        if team_id is not None and int(team_id) not in teams_of(s, user):
+            raise AccessDenied("Vous n'êtes pas membre de cette équipe.")
+        project.team_id = None if team_id is None else int(team_id)
+        project.updated_at = utcnow()
+
+
 def _iso(value: dt.datetime | dt.date | None) -> str:
     return value.isoformat(timespec="seconds") if isinstance(value, dt.datetime) else (value.isoformat() if value else "")
 

@@ -392,22 +392,73 @@ class UserAccount:
     name: str
     password_hash: bytes
     admin: bool = False
+    teams: tuple[str, ...] = ()  # negotiation teams declared in the users file (see load_users)
+
+
+MAX_TEAM_NAME = 200
+USERS_FORMAT = "utilisateur:hash-bcrypt[:admin][:team=Nom de l'équipe]"
+
+
+def _team_names(raw: str, where: str) -> list[str]:
+    names = []
+    for part in raw.split(","):
+        name = " ".join(part.split())
+        if not name:
+            raise ValueError(f"{where} : nom d'équipe vide dans « {raw.strip()[:80]} » (écrivez team=Nom, plusieurs équipes séparées par des virgules).")
+        if len(name) > MAX_TEAM_NAME:
+            raise ValueError(f"{where} : nom d'équipe de {len(name)} caractères ; au plus {MAX_TEAM_NAME}.")
+        if any(ord(ch) < 32 or ch in "\x7f=" for ch in name):
+            raise ValueError(f"{where} : nom d'équipe « {name[:60]} » avec un caractère interdit (« = » ou caractère de contrôle).")
+        names.append(name)
+    return names
 
 
 def load_users(path: Path) -> dict[str, UserAccount]:
-    """Parse ``user:bcrypt-hash[:admin]`` lines (blank lines and ``#`` comments ignored)."""
+    """Parse ``user:bcrypt-hash[:admin][:team=Name]`` lines (blank lines and ``#`` comments ignored).
+
+    The fields after the hash may come in any order: ``admin``, and ``team=`` (or ``teams=``,
+    ``equipe=``) with one or more negotiation team names separated by commas, e.g.
+    ``amina:$2b$12$…:admin:team=Fédération des centres d'appels``. A team name cannot contain
+    « : », « , » or « = »; names are compared without regard to case or spacing. The members of a
+    team share its projects (:func:`rag.db.sync_teams` brings the file into the database at
+    start-up). Every malformed line, and a user defined twice, raises ``ValueError`` naming the line.
+    """
     users: dict[str, UserAccount] = {}
+    lines: dict[str, int] = {}
+    spellings: dict[str, str] = {}  # team key → first spelling, so one team has one name
     for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
+        where = f"{path}, ligne {number}"
         parts = line.split(":")
-        if len(parts) not in (2, 3) or not parts[0].strip() or not parts[1].startswith("$2"):
-            raise ValueError(f"{path}, ligne {number} : format attendu « utilisateur:hash-bcrypt[:admin] ».")
-        if len(parts) == 3 and parts[2].strip().lower() not in {"admin", ""}:
-            raise ValueError(f"{path}, ligne {number} : troisième champ inconnu (seul « admin » est permis).")
+        if len(parts) < 2 or not parts[0].strip() or not parts[1].strip().startswith("$2"):
+            raise ValueError(f"{where} : format attendu « {USERS_FORMAT} ».")
         name = parts[0].strip()
-        users[name] = UserAccount(name, parts[1].strip().encode("ascii"), len(parts) == 3 and parts[2].strip().lower() == "admin")
+        if name in users:
+            raise ValueError(f"{where} : utilisateur « {name[:60]} » déjà défini ligne {lines[name]} ; une seule ligne par utilisateur.")
+        admin = False
+        teams: list[str] = []
+        for field_ in parts[2:]:
+            token = field_.strip()
+            key, sep, value = token.partition("=")
+            if not token:
+                continue
+            if token.lower() == "admin":
+                admin = True
+            elif sep and key.strip().lower() in {"team", "teams", "equipe", "équipe", "equipes", "équipes"}:
+                for team in _team_names(value, where):
+                    team = spellings.setdefault(" ".join(team.split()).casefold(), team)
+                    if team not in teams:
+                        teams.append(team)
+            else:
+                raise ValueError(f"{where} : champ « {token[:60]} » inconnu ; après le hash sont permis « admin » et « team=Nom de l'équipe » "
+                                 "(plusieurs équipes séparées par des virgules).")
+        digest = parts[1].strip()
+        if not digest.isascii():
+            raise ValueError(f"{where} : hash bcrypt avec des caractères non ASCII ; format attendu « {USERS_FORMAT} ».")
+        users[name] = UserAccount(name, digest.encode("ascii"), admin, tuple(teams))
+        lines[name] = number
     if not users:
         raise ValueError(f"{path} : aucun utilisateur défini.")
     return users
