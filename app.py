@@ -85,13 +85,13 @@ def main() -> int:
         # load the model and build the BM25 index now, not during the first negotiator's question
         threading.Thread(target=warm_up, args=(engine,), name="warm-up", daemon=True).start()
 
-        from rag.ui import DownloadGuard, build_ui, launch
+        from rag.web import DownloadGuard, build_ui, launch
 
         guard = DownloadGuard()
         guard.scan(settings.data_dir)
         demo = build_ui(engine, settings, users=users, guard=guard)
         log.info("Ittifaq on http://%s:%d", settings.host, settings.port)
-        # never a share link; login, served paths, security middleware, upload cap: see rag.ui.launch
+        # never a share link; login, served paths, security middleware, upload cap: see rag.web.layout.launch
         launch(demo, settings, users=users, guard=guard)
     finally:
         engine.close()

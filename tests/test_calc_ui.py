@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from rag.calc_ui import FIELDS, compute, render, run, show_fields
+from rag.web.calculators import FIELDS, compute, render, run, show_fields
 
 
 def test_each_calculator_from_the_form():
@@ -35,7 +35,7 @@ def test_only_the_fields_a_calculator_reads_are_shown():
 
 
 def test_the_tab_builds():
-    from rag.calc_ui import build_calc_tab
+    from rag.web.calculators import build_calc_tab
 
     with gr.Blocks():
         with gr.Tab("Calculs"):

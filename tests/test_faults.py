@@ -128,7 +128,7 @@ def test_disk_full_while_indexing(private_mounts, tmp_path, leave):
     write_docs(tmp_path / "docs")
     facts = run_child(tmp_path, f"""
         from rag.engine import build_engine
-        from rag.ui import Handlers, CORPUS_OUTPUTS
+        from rag.web import Handlers
 
         settings = Settings(store_dir=MOUNT / "store", data_dir=ROOT / "users", corpus_dirs=[], _env_file=None)
         engine = build_engine(settings, embedder=HashEmbeddings())
@@ -136,7 +136,7 @@ def test_disk_full_while_indexing(private_mounts, tmp_path, leave):
         facts["first"] = first[0].status
         fill(MOUNT, leave={leave})
         ui = Handlers(engine, settings)
-        out = dict(zip(CORPUS_OUTPUTS, ui.index_uploads([str(ROOT / "docs" / "gros_accord.md")], SimpleNamespace(username=None), progress=None)))
+        out = ui.corpus.index_uploads([str(ROOT / "docs" / "gros_accord.md")], SimpleNamespace(username=None), progress=None)
         facts["notice"] = out["corpus_notice"]
         facts["rows"] = out["index_results"] if isinstance(out["index_results"], list) else None
         engine.close()
@@ -147,7 +147,7 @@ def test_disk_full_while_indexing(private_mounts, tmp_path, leave):
         facts["count"] = engine.index.count()
         facts["committed_chunks"] = sum(d.chunks for d in docs.values() if d.status == "committed")
         facts["hits"] = [h.source for h in engine.retriever.search("repos hebdomadaire vingt-quatre heures", k=3)]
-        facts["listed"] = [row[-1] for row in Handlers(engine, settings).document_rows() if row[0] == "gros_accord.md"]
+        facts["listed"] = [row[-1] for row in Handlers(engine, settings).corpus.document_rows() if row[0] == "gros_accord.md"]
         again = engine.index.index_paths([p for p in (settings.data_dir / "_uploads").glob("*/gros_accord.md")] or [ROOT / "docs" / "gros_accord.md"], isolated=False)
         facts["again"] = again[0].status
         facts["final"] = {{d.source: d.status for d in engine.index.documents()}}
@@ -169,13 +169,13 @@ def test_disk_full_while_staging_an_upload(private_mounts, tmp_path):
     write_docs(tmp_path / "docs")
     facts = run_child(tmp_path, """
         from rag.engine import build_engine
-        from rag.ui import Handlers, CORPUS_OUTPUTS
+        from rag.web import Handlers
 
         settings = Settings(store_dir=ROOT / "store", data_dir=MOUNT / "users", corpus_dirs=[], _env_file=None)
         engine = build_engine(settings, embedder=HashEmbeddings())
         (MOUNT / "users").mkdir()
         fill(MOUNT)
-        out = dict(zip(CORPUS_OUTPUTS, Handlers(engine, settings).index_uploads([str(ROOT / "docs" / "petit.md")], SimpleNamespace(username=None), progress=None)))
+        out = Handlers(engine, settings).corpus.index_uploads([str(ROOT / "docs" / "petit.md")], SimpleNamespace(username=None), progress=None)
         facts["rows"] = out["index_results"]
         facts["documents"] = [d.source for d in engine.index.documents()]
         facts["leftovers"] = [str(p) for p in (MOUNT / "users").rglob("*") if p.is_file()]
@@ -196,28 +196,28 @@ def test_disk_full_while_exporting(private_mounts, tmp_path, fmt, with_title):
         "# Code du travail\n### Article 350\nLe salarié bénéficie d'une prime d'ancienneté de 5 % après deux ans de service.\n", encoding="utf-8")
     facts = run_child(tmp_path, f"""
         from rag.engine import build_engine
-        from rag.ui import Handlers, DRAFT_OUTPUTS
+        from rag.web import Handlers
 
         settings = Settings(store_dir=ROOT / "store", data_dir=MOUNT / "users", corpus_dirs=[], _env_file=None)
         engine = build_engine(settings, embedder=HashEmbeddings())
         engine.index.index_paths([ROOT / "docs" / "ma_code_travail_fr_2011.md"], isolated=False)
         ui = Handlers(engine, settings)
         alice = SimpleNamespace(username="alice")
-        topic = next(v for t, v in ui.library_choices() if "ancienneté" in t.lower())
-        clause = dict(zip(DRAFT_OUTPUTS, ui.draft_clause(topic, "", "8 % après 2 ans", "", "target", False, alice)))["clause"]
-        ui.add_to_project(clause, None, alice)
-        path, notice = ui.export_project({fmt!r}, "Projet", "Préambule", alice)
+        topic = next(v for t, v in ui.drafting.library_choices() if "ancienneté" in t.lower())
+        clause = ui.drafting.draft_clause(topic, "", "8 % après 2 ans", "", "target", False, alice)["clause"]
+        ui.drafting.add_to_project(clause, None, alice)
+        ui.project.export_project({fmt!r}, "Projet", "Préambule", alice)
         exports = MOUNT / "users" / "alice" / "exports"
         facts["v1"] = sorted(p.name for p in exports.iterdir())
         v1 = {{p.name: p.read_bytes() for p in exports.iterdir()}}
-        ui.add_to_project(clause, None, alice)  # a second clause: the next export is bigger
+        ui.drafting.add_to_project(clause, None, alice)  # a second clause: the next export is bigger
         fill(MOUNT)
-        path, notice = ui.export_project({fmt!r}, *(("Projet", "Préambule") if {with_title!r} else (None, None)), alice)
-        facts["path"], facts["notice"] = path, notice
+        exported = ui.project.export_project({fmt!r}, *(("Projet", "Préambule") if {with_title!r} else (None, None)), alice)
+        facts["path"], facts["notice"] = exported["export_file"], exported["project_notice"]
         facts["files"] = sorted(p.name for p in exports.iterdir())
         facts["sizes"] = [p.stat().st_size for p in exports.iterdir()]
         facts["unchanged"] = all(p.read_bytes() == v1.get(p.name) for p in exports.iterdir())
-        facts["project_clauses"] = len(ui.workspace(alice).load_project()["clauses"])
+        facts["project_clauses"] = len(ui.project.workspace(alice).load_project()["clauses"])
         engine.close()
     """, mounts=tmpfs(tmp_path / "mnt", 8))
     assert len(facts["v1"]) == 1
@@ -339,7 +339,7 @@ def test_read_only_user_folder_keeps_the_app_answering(private_mounts, tmp_path)
     (tmp_path / "users" / "alice").mkdir(parents=True)
     facts = run_child(tmp_path, """
         from rag.engine import build_engine
-        from rag.ui import Handlers, CHAT_OUTPUTS
+        from rag.web import Handlers
         from tests.conftest import RecordingFake
 
         settings = Settings(store_dir=ROOT / "store", data_dir=ROOT / "users", corpus_dirs=[], _env_file=None)
@@ -348,10 +348,10 @@ def test_read_only_user_folder_keeps_the_app_answering(private_mounts, tmp_path)
         engine.settings.min_similarity = 0.05
         ui = Handlers(engine, settings)
         alice = SimpleNamespace(username="alice")
-        final = [dict(zip(CHAT_OUTPUTS, out)) for out in ui.chat_submit("Durée du travail ? art. 184", None, None, None, None, alice)][-1]
+        final = list(ui.chat.chat_submit("Durée du travail ? art. 184", None, None, None, None, alice))[-1]
         facts["answer"] = final["chatbot"][-1]["content"]
         facts["chat_notice"] = final["chat_notice"]
-        facts["export"] = ui.export_project("md", "Projet", "Préambule", alice)[1]
+        facts["export"] = ui.project.export_project("md", "Projet", "Préambule", alice)["project_notice"]
         engine.close()
     """, mounts=read_only(tmp_path / "users"))
     assert "art. 184" in facts["answer"]
@@ -365,7 +365,7 @@ OFFLINE_SESSION = """
     import socket, httpx
     from gradio_client import Client
     from rag.engine import build_engine
-    from rag.ui import DownloadGuard, build_ui, launch
+    from rag.web import DownloadGuard, build_ui, launch
     from tests.conftest import RecordingFake
 
     try:

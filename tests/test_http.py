@@ -1,6 +1,6 @@
 """HTTP security of the real server (TESTPLAN items 25–30).
 
-The Gradio app is started in this process by :func:`rag.ui.launch` (what app.py calls) on a free
+The Gradio app is started in this process by :func:`rag.web.launch` (what app.py calls) on a free
 127.0.0.1 port; requests go over real HTTP with httpx and gradio_client, as an attacker's script
 would. Store, files, login and middleware are real; the embedder is the deterministic test one and
 the chat model a scripted fake that records every prompt it is given. While these tests run, any
@@ -25,7 +25,7 @@ from gradio_client import Client, handle_file
 
 from rag.engine import build_engine
 from rag.settings import Settings
-from rag.ui import DownloadGuard, build_ui, launch
+from rag.web import DownloadGuard, build_ui, launch
 from rag.workspace import load_users
 from tests.conftest import HashEmbeddings
 
@@ -196,7 +196,7 @@ def call(client: httpx.Client, api_name: str, data: list) -> tuple[str, object]:
 def export_url(server: Server, user: str, title: str) -> tuple[Client, str]:
     """Draft a clause, add it and export the project through the API, as ``user``; the file URL."""
     api = server.api(user)
-    topic = next(value for label, value in server.demo.handlers.library_choices() if "ancienneté" in label.lower())
+    topic = next(value for label, value in server.demo.handlers.drafting.library_choices() if "ancienneté" in label.lower())
     drafted = api.predict(topic, "", "8 % après 2 ans", "", "target", False, api_name="/draft_clause")
     assert drafted[-1].startswith("Clause rédigée"), drafted[-1]
     added = api.predict(drafted[2], api_name="/add_to_project")
@@ -428,7 +428,7 @@ def test_conversation_of_another_user_cannot_be_opened(app):
 
 def test_drafting_api_applies_the_ui_limits(app):
     api = app.api("bob")
-    topic = next(value for label, value in app.demo.handlers.library_choices() if "ancienneté" in label.lower())
+    topic = next(value for label, value in app.demo.handlers.drafting.library_choices() if "ancienneté" in label.lower())
     assert "Thème trop long" in api.predict(None, "t" * 5000, "", "", "target", False, api_name="/draft_clause")[-1]
     many = "\n".join(["5 % après 2 ans"] * 30)
     assert "Au plus" in api.predict(topic, "", many, "", "target", False, api_name="/draft_clause")[-1]

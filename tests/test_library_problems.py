@@ -20,10 +20,10 @@ def test_a_template_without_id_does_not_empty_the_library_nor_break_drafting(set
         assert len(library.templates) == 19 and "99_broken.md" in library.problems
         clause = engine.drafter(with_model=False).draft("prime_anciennete", ["8 % après 2 ans"], "", "target")
         assert clause.template_id == "prime_anciennete"
-        from rag.ui import Handlers
+        from rag.web import Handlers
 
         ui = Handlers(engine, settings)
-        assert len(ui.library) == 19 and "99_broken.md" in ui.library_problems
-        assert "99\\_broken.md" in ui.welcome_markdown()  # Markdown-escaped
+        assert len(ui.shared.library) == 19 and "99_broken.md" in ui.shared.library_problems
+        assert "99\\_broken.md" in ui.chat.welcome_markdown()  # Markdown-escaped
     finally:
         engine.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rag.db import open_database
-from rag.negotiation_ui import NegotiationHandlers, build_negotiation_tab
+from rag.web.negotiation import NegotiationHandlers, build_negotiation_tab
 from rag.workspace import Workspace
 from tests.test_negotiation import LIBRARY, RULES, employer_docx, five_clauses
 

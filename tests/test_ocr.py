@@ -267,9 +267,9 @@ def test_photo_of_a_page_rotated_and_jpeg_compressed_is_indexed(engine, settings
     # listed for the document: in the indexing result and in the Corpus table
     assert "p. 1 : lecture incertaine" in result.message
     assert engine.index.uncertain_pages() == {photo.name: [1]}
-    from rag.ui import Handlers
+    from rag.web import Handlers
 
-    [row] = [row for row in Handlers(engine, settings).document_rows() if row[0] == photo.name]
+    [row] = [row for row in Handlers(engine, settings).corpus.document_rows() if row[0] == photo.name]
     assert row[-1] == "indexé ; p. 1 : lecture incertaine"
 
 

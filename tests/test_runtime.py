@@ -133,21 +133,21 @@ def test_model_process_dies_with_its_parent(tmp_path):
 
 
 def test_web_chat_survives_a_model_crash_and_keeps_the_conversation(law_engine, tmp_path):
-    from rag.ui import CHAT_OUTPUTS, Handlers
-    from tests.test_ui import named, req
+    from rag.web import Handlers
+    from tests.test_ui import req
 
     script = tmp_path / "behaviour"
     law_engine._chat = supervised(law_engine.settings, script, ["segv", "ok"])
     ui = Handlers(law_engine, law_engine.settings)
     try:
-        outs = [named(CHAT_OUTPUTS, o) for o in ui.chat_submit("Quelle est la durée normale du travail par semaine ?", None, None, None, None, req("alice"))]
+        outs = list(ui.chat.chat_submit("Quelle est la durée normale du travail par semaine ?", None, None, None, None, req("alice")))
         final = outs[-1]
         text = json.dumps(final, ensure_ascii=False, default=str)
         assert "le modèle local s'est arrêté" in text
-        outs = [named(CHAT_OUTPUTS, o) for o in ui.chat_submit("Et la durée normale du travail par semaine ?", None, None, None, None, req("alice"))]
+        outs = list(ui.chat.chat_submit("Et la durée normale du travail par semaine ?", None, None, None, None, req("alice")))
         assert "44 heures" in json.dumps(outs[-1], ensure_ascii=False, default=str)
         # both turns are saved in alice's workspace
-        saved = ui.workspace(req("alice")).list_conversations()
+        saved = ui.chat.workspace(req("alice")).list_conversations()
         assert saved
     finally:
         law_engine.close()

@@ -6,6 +6,7 @@ be fetched by another and that the pages carry the Content-Security-Policy.
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import socket
@@ -16,10 +17,9 @@ import gradio as gr
 import pytest
 
 from rag.engine import build_engine
-from rag.ui import (
-    ADD_OUTPUTS, CHAT_OUTPUTS, CORPUS_OUTPUTS, DRAFT_OUTPUTS, LOAD_OUTPUTS, PROJECT_OUTPUTS,
-    DownloadGuard, Handlers, SecurityHeaders, build_ui, checks_html, citations_html, launch_options, md_escape,
-)
+from rag.web import DownloadGuard, Handlers, build_ui, launch_options
+from rag.web.render import checks_html, citations_html, md_escape
+from rag.web.security import SecurityHeaders
 from rag.workspace import Authenticator, UserAccount, Workspace, load_users, safe_user_id
 from tests.conftest import HashEmbeddings
 from tests.conftest import RecordingFake
@@ -40,11 +40,6 @@ QUESTION = "Quelle est la durée normale du travail par semaine ? art. 184"
 
 def req(user: str | None) -> SimpleNamespace:
     return SimpleNamespace(username=user)
-
-
-def named(names: tuple[str, ...], values) -> dict:
-    assert len(names) == len(values)
-    return dict(zip(names, values))
 
 
 def rows_of(value) -> list[list]:
@@ -69,13 +64,12 @@ def ui(engine, settings):
 
 
 def ask(ui, question, user="alice", conversation=None, **filters):
-    outs = [named(CHAT_OUTPUTS, o) for o in ui.chat_submit(question, conversation, filters.get("kinds"), filters.get("langs"), filters.get("source"), req(user))]
-    return outs
+    return list(ui.chat.chat_submit(question, conversation, filters.get("kinds"), filters.get("langs"), filters.get("source"), req(user)))
 
 
 def draft(ui, topic="Prime d'ancienneté", demands="4 % après 5 ans", variant="target", user="alice", use_model=False):
-    topic_id = next(value for title, value in ui.library_choices() if title == topic)
-    return named(DRAFT_OUTPUTS, ui.draft_clause(topic_id, "", demands, "", variant, use_model, req(user)))
+    topic_id = next(value for title, value in ui.drafting.library_choices() if title == topic)
+    return ui.drafting.draft_clause(topic_id, "", demands, "", variant, use_model, req(user))
 
 
 # ---- building ------------------------------------------------------------------------------------
@@ -90,8 +84,32 @@ def test_build_ui_returns_blocks(engine, settings):
     assert "unicode-bidi: plaintext" in options["css"] and options["auth"] is None
 
 
+def test_outputs_are_mapped_by_name_and_an_unlisted_name_is_refused():
+    from rag.web.layout import bind_outputs
+
+    shown, notice = gr.Textbox(), gr.Markdown()
+    components = {"shown": shown, "notice": notice}
+
+    def answer(text, request: gr.Request | None = None):
+        return {"notice": f"reçu : {text}"}
+
+    def stream(text):
+        yield {"shown": text[:1]}
+        yield {"shown": text, "notice": "fini"}
+
+    def typo():
+        return {"notcie": "perdu"}
+
+    bound = bind_outputs(answer, ("shown", "notice"), components)
+    assert bound("abc") == {notice: "reçu : abc"}  # "shown" left out: that component is not touched
+    assert bound.__name__ == "answer" and "request" in inspect.signature(bound).parameters  # API name, injected request
+    assert list(bind_outputs(stream, ("shown", "notice"), components)("ab")) == [{shown: "a"}, {shown: "ab", notice: "fini"}]
+    with pytest.raises(KeyError, match="notcie"):
+        bind_outputs(typo, ("shown", "notice"), components)()
+
+
 def test_status_line_names_the_model_state_and_the_counts(ui, settings):
-    line = ui.status_line()
+    line = ui.chat.status_line()
     assert "modèle local, hors ligne" in line and "ui_store" not in line
     assert re.search(r"1 (?:loi|autre texte) \(\d+ passages\)", line), line
 
@@ -107,17 +125,18 @@ def test_chat_answer_streams_with_citation_chip_and_excerpt(ui):
     assert reply["role"] == "assistant" and "art. 184" in reply["content"] and "[S1]" not in reply["content"]
     chips = final["chips"]["choices"]
     assert chips and "art. 184" in chips[0][0]
-    title, text = ui.show_citation(chips[0][1], final["cited"])
-    assert "art. 184" in title and "44 heures par semaine" in text
+    shown = ui.chat.show_citation(chips[0][1], final["cited"])
+    assert "art. 184" in shown["excerpt_title"] and "44 heures par semaine" in shown["excerpt_text"]
+    assert ui.chat.show_citation("7", final["cited"]) == {"excerpt_title": "", "excerpt_text": ""}  # a chip that no longer exists
     assert final["message"] == "" and final["chat_notice"] == ""
 
 
 def test_select_an_earlier_answer_shows_its_citations(ui):
     final = ask(ui, QUESTION)[-1]
-    chips, cited, _, _ = ui.select_message(final["conversation"], SimpleNamespace(index=1, value=""))
-    assert cited and cited[0]["article"] == "184" and chips["choices"]
-    chips, cited, _, _ = ui.select_message(final["conversation"], SimpleNamespace(index=0, value=""))  # a question
-    assert cited == [] and chips["choices"] == []
+    answer = ui.chat.select_message(final["conversation"], SimpleNamespace(index=1, value=""))
+    assert answer["cited"] and answer["cited"][0]["article"] == "184" and answer["chips"]["choices"]
+    question = ui.chat.select_message(final["conversation"], SimpleNamespace(index=0, value=""))
+    assert question["cited"] == [] and question["chips"]["choices"] == []
 
 
 @pytest.mark.parametrize("message,why", [("", "vide"), ("   \n ", "vide"), ("x" * 200_000, "trop long"), (None, "vide")])
@@ -125,6 +144,7 @@ def test_empty_and_huge_messages_refused_before_the_model(ui, engine, settings, 
     outs = ask(ui, message)
     assert len(outs) == 1
     assert why in outs[0]["chat_notice"]
+    assert not {"chips", "cited", "excerpt_text"} & set(outs[0])  # the previous answer's chips and excerpt stay as they were
     assert engine._chat.prompts == []  # the model never saw it
     assert Workspace(settings.data_dir, "alice").list_conversations() == []
     if message and len(message) > 1000:
@@ -136,19 +156,19 @@ def test_conversation_persisted_and_reloaded_after_restart(ui, engine, settings)
     conv_id = final["conversation"]["id"]
     assert final["conversations"]["value"] == conv_id
     restarted = Handlers(engine, settings)  # a new process would read the same files
-    loaded = named(LOAD_OUTPUTS, restarted.on_load(req("alice")))
+    loaded = restarted.on_load(req("alice"))
     assert [v for _, v in loaded["conversations"]["choices"]] == [conv_id]
-    opened = named(CHAT_OUTPUTS, restarted.open_conversation(conv_id, req("alice")))
+    opened = restarted.chat.open_conversation(conv_id, req("alice"))
     assert [m["role"] for m in opened["chatbot"]] == ["user", "assistant"]
     assert "art. 184" in opened["chatbot"][1]["content"] and opened["cited"][0]["article"] == "184"
     # another user sees neither the list nor the conversation itself
-    other = named(LOAD_OUTPUTS, restarted.on_load(req("bob")))
+    other = restarted.on_load(req("bob"))
     assert other["conversations"]["choices"] == []
-    assert named(CHAT_OUTPUTS, restarted.open_conversation(conv_id, req("bob")))["chatbot"] == []
+    assert restarted.chat.open_conversation(conv_id, req("bob"))["chatbot"] == []
     # a new conversation starts empty; deleting removes the file
-    fresh = named(CHAT_OUTPUTS, restarted.new_conversation(req("alice")))
+    fresh = restarted.chat.new_conversation(req("alice"))
     assert fresh["chatbot"] == [] and fresh["conversation"]["id"] != conv_id
-    restarted.delete_conversation(opened["conversation"], req("alice"))
+    restarted.chat.delete_conversation(opened["conversation"], req("alice"))
     assert Workspace(settings.data_dir, "alice").list_conversations() == []
 
 
@@ -179,9 +199,9 @@ def test_model_cut_mid_answer_is_labelled_partial(ui, engine):
 
 
 def test_filters_keep_only_known_values(ui):
-    f = ui.filters(["law", "evil"], ["fr", "xx"], "nope.pdf")
+    f = ui.chat.filters(["law", "evil"], ["fr", "xx"], "nope.pdf")
     assert f.kinds == ["law"] and f.langs == ["fr"] and f.sources == []
-    f = ui.filters(None, None, "ma_code_travail_fr_2011.md")
+    f = ui.chat.filters(None, None, "ma_code_travail_fr_2011.md")
     assert f.sources == ["ma_code_travail_fr_2011.md"]
     # a filter that excludes every text gives "not found", not an invented answer
     final = ask(ui, "durée du travail par semaine", kinds=["press"])[-1]
@@ -198,7 +218,7 @@ def test_upload_good_and_fake_pdf_then_remove(ui, settings, tmp_path):
     good.write_text("# Accord test\n### Article 1\nLe délai entre deux appels est de 20 secondes au moins.\n", encoding="utf-8")
     fake = up / "faux.pdf"
     fake.write_bytes(b"<html><body>pas un PDF</body></html>")
-    out = named(CORPUS_OUTPUTS, ui.index_uploads([str(good), str(fake)], req(None), progress=None))
+    out = ui.corpus.index_uploads([str(good), str(fake)], req(None), progress=None)
     results = {row[0]: row[1:] for row in out["index_results"]}
     assert results["accord_test.md"][0] == "indexé"
     assert results["faux.pdf"][0] == "échec" and results["faux.pdf"][1]
@@ -211,10 +231,10 @@ def test_upload_good_and_fake_pdf_then_remove(ui, settings, tmp_path):
     kept = list((settings.data_dir / "_uploads").glob("*/*"))
     assert [p.name for p in kept] == ["accord_test.md"]
     # uploading the same file again: unchanged
-    again = named(CORPUS_OUTPUTS, ui.index_uploads([str(good)], req(None), progress=None))
+    again = ui.corpus.index_uploads([str(good)], req(None), progress=None)
     assert again["index_results"][0][1] == "inchangé"
     assert len(list((settings.data_dir / "_uploads").glob("*/*"))) == 1
-    removed = named(CORPUS_OUTPUTS, ui.remove_document("accord_test.md", req(None)))
+    removed = ui.corpus.remove_document("accord_test.md", req(None))
     assert "accord_test.md" not in {row[0] for row in removed["documents"]}
     assert "retiré" in removed["corpus_notice"]
     assert list((settings.data_dir / "_uploads").glob("*/*")) == []
@@ -226,12 +246,12 @@ def test_hostile_upload_name_is_stored_safely(ui, settings, tmp_path):
     nasty = up / "<img src=x onerror=alert(1)>.md"
     nasty.write_text("# T\n### Article 1\nTexte de test sur les pauses.\n", encoding="utf-8")
     progress_calls = []
-    out = named(CORPUS_OUTPUTS, ui.index_uploads([str(nasty)], req(None), progress=lambda f, desc=None: progress_calls.append((f, desc))))
+    out = ui.corpus.index_uploads([str(nasty)], req(None), progress=lambda f, desc=None: progress_calls.append((f, desc)))
     assert out["index_results"][0][1] == "indexé"
     assert progress_calls and all(0.0 <= f <= 1.0 for f, _ in progress_calls)
     staged = list((settings.data_dir / "_uploads").glob("*/*"))
     assert len(staged) == 1 and staged[0].resolve().is_relative_to((settings.data_dir / "_uploads").resolve())
-    removed = named(CORPUS_OUTPUTS, ui.remove_document(staged[0].name, req(None)))
+    removed = ui.corpus.remove_document(staged[0].name, req(None))
     assert "&lt;" not in removed["corpus_notice"] and "\\<img" in removed["corpus_notice"]  # shown escaped in Markdown
 
 
@@ -240,15 +260,15 @@ def test_remove_and_index_refused_for_non_admin_when_login_is_on(engine, setting
     ui = Handlers(engine, settings, users=users)
     f = tmp_path / "x.md"
     f.write_text("# X\n### Article 1\nTexte.\n", encoding="utf-8")
-    out = named(CORPUS_OUTPUTS, ui.index_uploads([str(f)], req("bob"), progress=None))
+    out = ui.corpus.index_uploads([str(f)], req("bob"), progress=None)
     assert "administrateurs" in out["corpus_notice"] and "x.md" not in {r[0] for r in out["documents"]}
-    out = named(CORPUS_OUTPUTS, ui.remove_document("ma_code_travail_fr_2011.md", req("bob")))
+    out = ui.corpus.remove_document("ma_code_travail_fr_2011.md", req("bob"))
     assert "administrateurs" in out["corpus_notice"] and "ma_code_travail_fr_2011.md" in {r[0] for r in out["documents"]}
-    assert "administrateurs" in named(CORPUS_OUTPUTS, ui.reindex_all(req("bob"), progress=None))["corpus_notice"]
-    loaded = named(LOAD_OUTPUTS, ui.on_load(req("bob")))
+    assert "administrateurs" in ui.corpus.reindex_all(req("bob"), progress=None)["corpus_notice"]
+    loaded = ui.on_load(req("bob"))
     assert loaded["admin_box"]["visible"] is False
-    assert named(LOAD_OUTPUTS, ui.on_load(req("ali")))["admin_box"]["visible"] is True
-    out = named(CORPUS_OUTPUTS, ui.index_uploads([str(f)], req("ali"), progress=None))
+    assert ui.on_load(req("ali"))["admin_box"]["visible"] is True
+    out = ui.corpus.index_uploads([str(f)], req("ali"), progress=None)
     assert out["index_results"][0][1] == "indexé"
 
 
@@ -257,10 +277,10 @@ def test_reindex_all_skips_unchanged(ui, engine, settings, tmp_path):
     folder.mkdir()
     (folder / "fiche.md").write_text("# Fiche\n### Article 1\nRepos hebdomadaire de 24 heures.\n", encoding="utf-8")
     settings.corpus_dirs = [folder]
-    first = named(CORPUS_OUTPUTS, ui.reindex_all(req(None), progress=None))
+    first = ui.corpus.reindex_all(req(None), progress=None)
     status = {r[0]: r[1] for r in first["index_results"]}
     assert status["fiche.md"] == "indexé" and status["ma_code_travail_fr_2011.md"] == "inchangé"
-    second = named(CORPUS_OUTPUTS, ui.reindex_all(req(None), progress=None))
+    second = ui.corpus.reindex_all(req(None), progress=None)
     assert {r[1] for r in second["index_results"]} == {"inchangé"}
 
 
@@ -287,33 +307,34 @@ def test_draft_with_model_shows_rationale_and_accepts_french_variant(ui, engine)
 
 
 def test_draft_refuses_bad_input(ui):
-    assert "thème" in named(DRAFT_OUTPUTS, ui.draft_clause(None, "", "", "", "target", False, req("a")))["draft_notice"]
-    assert "Variante" in named(DRAFT_OUTPUTS, ui.draft_clause("prime_anciennete", "", "", "", "extreme", False, req("a")))["draft_notice"]
+    assert "thème" in ui.drafting.draft_clause(None, "", "", "", "target", False, req("a"))["draft_notice"]
+    assert "Variante" in ui.drafting.draft_clause("prime_anciennete", "", "", "", "extreme", False, req("a"))["draft_notice"]
     many = "\n".join(["5 % après 2 ans"] * 30)
-    assert "Au plus" in named(DRAFT_OUTPUTS, ui.draft_clause("prime_anciennete", "", many, "", "target", False, req("a")))["draft_notice"]
+    assert "Au plus" in ui.drafting.draft_clause("prime_anciennete", "", many, "", "target", False, req("a"))["draft_notice"]
 
 
 def test_add_reorder_remove_and_export(ui, settings):
     first = draft(ui)
-    second = draft(ui, topic=next(t for t, _ in ui.library_choices() if "heures supplémentaires" in t.lower()), demands="")
+    second = draft(ui, topic=next(t for t, _ in ui.drafting.library_choices() if "heures supplémentaires" in t.lower()), demands="")
     edited = first["clause_text"] + "\n\nArticle 3 — Clause ajoutée par la délégation."
-    added = named(ADD_OUTPUTS, ui.add_to_project(first["clause"], edited, req("alice")))
+    added = ui.drafting.add_to_project(first["clause"], edited, req("alice"))
     assert "ajoutée au projet" in added["draft_notice"]
-    added = named(ADD_OUTPUTS, ui.add_to_project(second["clause"], second["clause_text"], req("alice")))
+    added = ui.drafting.add_to_project(second["clause"], second["clause_text"], req("alice"))
     table = rows_of(added["project_table"])
     assert [r[1] for r in table] == [first["clause"]["title"], second["clause"]["title"]]
     assert table[0][3] >= 1  # the below-floor demand is counted
 
-    moved = named(PROJECT_OUTPUTS, ui.move_clause_down(0, req("alice")))
+    moved = ui.project.move_clause_down(0, req("alice"))
     assert [r[1] for r in rows_of(moved["project_table"])] == [second["clause"]["title"], first["clause"]["title"]]
     assert moved["clause_pick"]["value"] == 1  # the selection follows the clause
-    edge = named(PROJECT_OUTPUTS, ui.move_clause_down(1, req("alice")))
+    edge = ui.project.move_clause_down(1, req("alice"))
     assert "extrémité" in edge["project_notice"]
-    moved = named(PROJECT_OUTPUTS, ui.move_clause_up(1, req("alice")))
+    moved = ui.project.move_clause_up(1, req("alice"))
     assert [r[1] for r in rows_of(moved["project_table"])][0] == first["clause"]["title"]
 
-    path, notice = ui.export_markdown("Convention test", "Préambule de test.", req("alice"))
-    assert path and "Export prêt" in notice
+    exported = ui.project.export_markdown("Convention test", "Préambule de test.", req("alice"))
+    path = exported["export_file"]
+    assert path and "Export prêt" in exported["project_notice"]
     text = Path(path).read_text(encoding="utf-8")
     assert text.startswith("# Convention test") and "Préambule de test." in text
     assert text.index(first["clause"]["title"]) < text.index(second["clause"]["title"])
@@ -322,7 +343,7 @@ def test_add_reorder_remove_and_export(ui, settings):
     assert (saved / Path(path).name).read_bytes() == Path(path).read_bytes()
     assert not Path(path).resolve().is_relative_to(settings.data_dir.resolve())  # served copy is elsewhere
 
-    path, _ = ui.export_docx(None, None, req("alice"))
+    path = ui.project.export_docx(None, None, req("alice"))["export_file"]
     import docx
 
     document = docx.Document(path)
@@ -330,26 +351,27 @@ def test_add_reorder_remove_and_export(ui, settings):
     assert "Convention test" in body and first["clause"]["title"] in body
 
     # the project survives a restart
-    again = named(PROJECT_OUTPUTS, Handlers(ui.engine, settings).project_view(req("alice")))
+    again = Handlers(ui.engine, settings).project.project_view(req("alice"))
     assert again["project_title"] == "Convention test" and len(rows_of(again["project_table"])) == 2
 
-    removed = named(PROJECT_OUTPUTS, ui.remove_clause(0, req("alice")))
+    removed = ui.project.remove_clause(0, req("alice"))
     assert [r[1] for r in rows_of(removed["project_table"])] == [second["clause"]["title"]]
-    assert "⚠" in named(PROJECT_OUTPUTS, ui.remove_clause(7, req("alice")))["project_notice"]
+    assert "⚠" in ui.project.remove_clause(7, req("alice"))["project_notice"]
 
 
 def test_add_without_draft_or_with_empty_text_is_refused(ui):
-    assert "Rédigez d'abord" in named(ADD_OUTPUTS, ui.add_to_project(None, "texte", req("a")))["draft_notice"]
+    assert "Rédigez d'abord" in ui.drafting.add_to_project(None, "texte", req("a"))["draft_notice"]
     clause = draft(ui)["clause"]
-    assert "vide" in named(ADD_OUTPUTS, ui.add_to_project(clause, "   ", req("a")))["draft_notice"]
-    assert "aucune clause" in ui.export_markdown(None, None, req("someone-else"))[1]
+    assert "vide" in ui.drafting.add_to_project(clause, "   ", req("a"))["draft_notice"]
+    assert "aucune clause" in ui.project.export_markdown(None, None, req("someone-else"))["project_notice"]
 
 
 @pytest.mark.parametrize("title", ["../../etc/x", "CON", "a/b", "x" * 500, "<script>alert(1)</script>", "..", "\u202eexe.md"])
 def test_hostile_titles_give_safe_export_names(ui, settings, title):
-    ui.add_to_project(draft(ui)["clause"], None, req("alice"))
-    path, notice = ui.export_markdown(title, "", req("alice"))
-    assert path, notice
+    ui.drafting.add_to_project(draft(ui)["clause"], None, req("alice"))
+    exported = ui.project.export_markdown(title, "", req("alice"))
+    path = exported["export_file"]
+    assert path, exported["project_notice"]
     name = Path(path).name
     assert re.fullmatch(r"[a-z0-9-]{1,80}\.md", name), name
     assert name.split(".")[0] not in {"con", "prn", "nul", "aux"}
@@ -359,11 +381,11 @@ def test_hostile_titles_give_safe_export_names(ui, settings, title):
 
 
 def test_projects_are_private_per_user(ui, settings):
-    ui.add_to_project(draft(ui, user="alice")["clause"], None, req("alice"))
-    bob = named(PROJECT_OUTPUTS, ui.project_view(req("bob")))
+    ui.drafting.add_to_project(draft(ui, user="alice")["clause"], None, req("alice"))
+    bob = ui.project.project_view(req("bob"))
     assert rows_of(bob["project_table"]) == []
-    assert ui.export_markdown(None, None, req("bob"))[0] is None
-    path, _ = ui.export_markdown(None, None, req("alice"))
+    assert ui.project.export_markdown(None, None, req("bob"))["export_file"] is None
+    path = ui.project.export_markdown(None, None, req("alice"))["export_file"]
     # the cached copy Gradio will serve is registered to alice only
     cached = f"/tmp/gradio/{DownloadGuard.key(Path(path))}/{Path(path).name}"
     assert ui.guard.allowed(cached, "alice") and not ui.guard.allowed(cached, "bob")
@@ -467,7 +489,7 @@ def test_launched_app_denies_another_users_export(engine, settings, tmp_path):
     users = load_users(users_file)
     guard = DownloadGuard()
     demo = build_ui(engine, settings, users=users, guard=guard)
-    demo.handlers.add_to_project(draft(demo.handlers)["clause"], None, req("alice"))
+    demo.handlers.drafting.add_to_project(draft(demo.handlers)["clause"], None, req("alice"))
     port = _free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, share=False, show_error=False, prevent_thread_lock=True,
                 quiet=True, max_file_size="5mb", **launch_options(settings, users=users, guard=guard))
@@ -522,10 +544,10 @@ def test_status_and_welcome_say_what_is_indexed_and_what_is_missing(engine, sett
     fiche.write_text("---\nkind: project\ntitle: Fiche test\n---\n# Fiche test\nLa durée du travail est de 44 heures.\n", encoding="utf-8")
     engine.index.index_paths([fiche], isolated=False)
     ui = Handlers(engine, settings)
-    status = ui.status_line()
+    status = ui.chat.status_line()
     assert "1 fiche du projet" in status and "manquent" in status and "Code du travail" in status
     assert "GGUF" not in status and str(settings.store_dir) not in status  # words a negotiator reads, not paths
-    welcome = ui.welcome_markdown()
+    welcome = ui.chat.welcome_markdown()
     assert "adala.justice.gov.ma" in welcome  # where to obtain the official text
     assert ("Le Code du travail n'est pas encore indexé" in welcome) == ("loi" not in status)
 
@@ -533,7 +555,7 @@ def test_status_and_welcome_say_what_is_indexed_and_what_is_missing(engine, sett
 def test_welcome_warns_when_the_code_is_absent(settings, tmp_path):
     eng = build_engine(settings, embedder=HashEmbeddings())
     try:
-        welcome = Handlers(eng, settings).welcome_markdown()
+        welcome = Handlers(eng, settings).chat.welcome_markdown()
         assert "Le Code du travail n'est pas encore indexé" in welcome and "aucun texte" in welcome
     finally:
         eng.close()

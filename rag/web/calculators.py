@@ -11,6 +11,7 @@ from typing import Any
 import gradio as gr
 
 from rag import calc
+from rag.web.render import md_escape
 
 CALCULATORS = [
     ("Prime d'ancienneté (art. 350)", calc.CalcName.SENIORITY),
@@ -66,8 +67,6 @@ def compute(name: str, years: Any = None, wage: Any = None, months: Any = None, 
 
 
 def render(result: calc.Calculation) -> str:
-    from rag.ui import md_escape
-
     steps = "\n".join(f"{n}. {md_escape(step)}" for n, step in enumerate(result.arithmetic, start=1))
     refs = ", ".join(result.references) if result.references else f"{result.law}, art. {', '.join(result.articles)}"
     return (f"### {md_escape(result.summary)}\n\n**Calcul**\n\n{steps}\n\n"

@@ -6,8 +6,8 @@ caller's ``gr.Tab`` and wires them. The member is the login (``user_of(request)`
 download go through the caller's ``deliver(path, user)``, which grants them to that user only.
 """
 
-
-
+# no `from __future__ import annotations`: Gradio reads the `gr.Request` hints of the nested event
+# functions below at run time, and `gr` is only imported inside build_negotiation_tab
 import html
 import logging
 import tempfile
@@ -152,7 +152,7 @@ class NegotiationHandlers:
                 found, notes = demands_from_clause(clause, self.rules)
                 demands += found
                 notices += notes
-            costing = cost_demands(grid, demands, int(years or 3), self.settings.employer_contribution_rate, notices)
+            costing = cost_demands(grid, demands, int(years or 3), self.settings.employer_contribution_rate, notices, self.settings.employer_contribution_source)
         except (GridError, ValueError, DatabaseError, KeyError, PermissionError) as exc:
             return {"table": [], "chart": None, "file": None, "notice": f"⚠ {exc}"}
         table = [[line.label, y + 1, round(line.years[y]), round(line.shares[y], 2), round(line.floor_years[y])] for line in costing.lines for y in range(costing.years)]
