@@ -871,3 +871,228 @@ class Negotiation:
     def checks(self, round_number: int | None = None) -> dict[str, list[dict]]:
         """Floor checks of every clause's text in a round, by clause key."""
         return {c.key: [k.to_json() for k in check_text(c.text, self.rules, c.title)] for c in self.clauses(round_number)}
+
+
+# ------------------------------------------------------------------------------------------------
+# the « Projet de convention » tab's JSON project → the database project's current round
+
+WORKSPACE_MARK = "workspace"  # key in ProjectClause.data: {"id", "text", "title"} as last taken from the JSON project
+
+
+def workspace_clause_ids(clauses: list[dict]) -> list[str]:
+    """A stable id per clause of a JSON project: when it was added, its title and template (a
+    clause added twice in the same second gets ``#2``). Moving a clause does not change it."""
+    import hashlib
+
+    seen: dict[str, int] = {}
+    out = []
+    for raw in clauses:
+        base = hashlib.sha256(json.dumps([str(raw.get("added", "")), str(raw.get("title", "")), raw.get("template_id")],
+                                         ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
+        seen[base] = seen.get(base, 0) + 1
+        out.append(base if seen[base] == 1 else f"{base}#{seen[base]}")
+    return out
+
+
+@dataclass
+class WorkspaceSync:
+    """What :func:`sync_workspace_project` did. ``conflicts``: clauses changed on both sides since
+    the last sync, left as the database has them, with both texts."""
+
+    project_id: int | None = None
+    created: bool = False
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    withdrawn: list[str] = field(default_factory=list)
+    conflicts: list[dict] = field(default_factory=list)
+    meta_updated: bool = False
+    unchanged: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.added or self.updated or self.withdrawn or self.meta_updated)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    def message(self) -> str:
+        """One French sentence for the interface."""
+        if self.project_id is None:
+            return "Projet de convention vide : rien à reprendre dans la négociation."
+        if self.created:
+            head = f"Projet de convention repris dans la négociation (projet {self.project_id}, tour 1, {len(self.added)} clause(s))."
+        elif not self.changed and not self.conflicts:
+            return "La négociation est à jour du Projet de convention."
+        else:
+            parts = [f"{len(self.added)} clause(s) ajoutée(s)" if self.added else "", f"{len(self.updated)} modifiée(s)" if self.updated else "",
+                     f"{len(self.withdrawn)} retirée(s)" if self.withdrawn else "", "titre ou préambule mis à jour" if self.meta_updated else ""]
+            head = "Tour en cours mis à jour depuis le Projet de convention : " + (", ".join(p for p in parts if p) or "aucun changement") + "."
+        if self.conflicts:
+            head += " " + " ".join(f"⚠ « {c['title']} » a été modifiée dans les deux onglets (dernière version de {c['database_author'] or 'un membre'}) : "
+                                   "le texte de la négociation est gardé, celui du Projet de convention n'a pas été repris." for c in self.conflicts)
+        return head + "".join(f" {n}" for n in self.notes)
+
+
+def _workspace_mark(clause: ProjectClause) -> dict:
+    """The JSON side of a clause as last taken: its stored mark, or for a clause imported before
+    marks existed, the raw JSON it was imported from."""
+    data = clause.data or {}
+    mark = data.get(WORKSPACE_MARK)
+    if isinstance(mark, dict) and mark.get("id"):
+        return mark
+    return {}
+
+
+def sync_workspace_project(db: Database, data_dir: Path, user: str, library: list | None = None) -> WorkspaceSync:
+    """Make the user's JSON project (the « Projet de convention » tab, ``<data_dir>/<user>/project.json``)
+    the current round of their database project; idempotent, nothing lost.
+
+    - no database project yet: the JSON project is imported as round 1 (as :func:`rag.db.migrate_workspaces`);
+    - a clause added in the tab is added to the current round (proposition syndicale);
+    - a clause whose text (or title) changed in the tab since the last sync is saved in the current
+      round under the user's name, unless a member changed it in the negotiation meanwhile: then
+      it is a conflict, reported with both texts, and the negotiation's text is kept;
+    - a clause removed in the tab is marked « retirée » in the current round (its text and history
+      stay); if a member changed it in the negotiation meanwhile it is left and reported;
+    - the project's title and preamble follow the tab (the negotiation does not edit them);
+    - clauses of the negotiation that did not come from the tab (counter-proposals) are untouched,
+      and so are the earlier rounds, the clause order and the statuses of the clauses kept.
+
+    Every change is an event of the clause's history with the note « Projet de convention ». One
+    transaction: a concurrent save by a member refuses the whole sync (:class:`StaleVersion`), to
+    be run again. The JSON file is only read.
+    """
+    from rag.db import LegacyImport, _import_project, MigrationReport, _sha256
+    from rag.workspace import Workspace, safe_user_id
+
+    uid = safe_user_id(user)
+    ws = Workspace(Path(data_dir), uid)
+    report = WorkspaceSync()
+    path = ws.project_file
+    if not path.is_file():
+        return report
+    raw_bytes = path.read_bytes()
+    project_json = ws.load_project()
+    key = f"{uid}/project.json"
+    with db.session(write=False) as s:
+        pid = s.scalar(select(Project.id).where(Project.legacy_key == f"json:{key}"))
+    if pid is None:
+        if not project_json["clauses"]:
+            return report
+        imported = MigrationReport()
+        with db.session(write=False) as s:
+            already = s.scalar(select(LegacyImport).where(LegacyImport.path == key))
+        if already is not None:  # imported, then the project went away: import it again under a new key
+            raise ValueError(f"{key} : déjà repris ({already.target}) mais ce projet est introuvable dans la base.")
+        target = _import_project(db, uid, key, _sha256(raw_bytes), project_json, library, imported)
+        report.project_id = int(target.split(":")[1]) if target else None
+        report.created = report.project_id is not None
+        report.notes += imported.notes
+        if report.project_id is not None:
+            with db.session() as s:  # the marks of the clauses just imported
+                rows = list(s.scalars(select(ProjectClause).where(ProjectClause.project_id == report.project_id).order_by(ProjectClause.position)))
+                readable = [c for c in project_json["clauses"] if _readable(c)]
+                for row, raw, wid in zip(rows, readable, workspace_clause_ids(readable)):
+                    row.data = dict(row.data or {}, **{WORKSPACE_MARK: {"id": wid, "text": str(raw["text"]).strip(), "title": str(raw["title"])}})
+                    report.added.append(row.title)
+        return report
+
+    report.project_id = pid
+    n = Negotiation(db, pid, uid, library)
+    clauses = [c for c in project_json["clauses"] if _readable(c)]
+    ids = workspace_clause_ids(clauses)
+    for raw in project_json["clauses"]:
+        if not _readable(raw):
+            report.notes.append(f"Clause « {str(raw.get('title', ''))[:60]} » du Projet de convention illisible : non reprise.")
+    with db.session() as s:
+        project = s.get(Project, pid)
+        round_ = n._round(s)
+        rows = list(s.scalars(select(ProjectClause).where(ProjectClause.project_id == pid).order_by(ProjectClause.position)))
+        versions = {v.clause_id: v for v in s.scalars(select(ClauseVersion).where(ClauseVersion.round_id == round_.id))}
+        marks = {id(r): _workspace_mark(r) for r in rows}
+        if not any(marks.values()):  # imported before marks existed: the raw JSON of each clause is its mark
+            legacy = [r for r in rows if isinstance(r.data, dict) and "added" in r.data]
+            for r, wid in zip(legacy, workspace_clause_ids([r.data for r in legacy])):
+                marks[id(r)] = {"id": wid, "text": str(r.data.get("text", "")).replace("\r\n", "\n").strip(), "title": " ".join(str(r.data.get("title", "")).split())[:300]}
+                r.data = dict(r.data, **{WORKSPACE_MARK: marks[id(r)]})  # the base of the next syncs
+            s.flush()
+        by_id = {m["id"]: r for r in rows if (m := marks[id(r)])}
+        title = project_json["title"][:300] or DEFAULT_TITLE  # as rag.db._import_project takes it
+        if (project.title, project.preamble) != (title, project_json["preamble"]):
+            project.title, project.preamble = title, project_json["preamble"]
+            report.meta_updated = True
+            s.flush()
+        last = max((r.position for r in rows), default=0)
+        count = len(rows)
+        note = "Projet de convention"
+        for raw, wid in zip(clauses, ids):
+            text, ctitle = str(raw["text"]).replace("\r\n", "\n").strip(), " ".join(str(raw["title"]).split())[:300]
+            row = by_id.get(wid)
+            if row is None or row.id not in versions:
+                if row is not None:  # in the project but not in this round (cannot happen with rounds copied whole)
+                    report.notes.append(f"« {ctitle} » absente du tour {round_.number} : non reprise.")
+                    continue
+                if count >= MAX_CLAUSES:
+                    report.notes.append(f"« {ctitle} » non reprise : le projet compte déjà {MAX_CLAUSES} clauses.")
+                    continue
+                try:
+                    clause = Clause.from_json(raw)
+                    last += 1
+                    new = _insert_clause(s, project, round_, clause, last, uid, ClauseStatus.proposition_syndicale, EventKind.proposed,
+                                         "ajoutée dans le Projet de convention", library)
+                except ValueError as exc:
+                    report.notes.append(f"« {ctitle} » non reprise : {exc}")
+                    continue
+                new.data = dict(new.data or {}, **{WORKSPACE_MARK: {"id": wid, "text": text, "title": ctitle}})
+                s.flush()  # before _save's expire_all
+                count += 1
+                report.added.append(ctitle)
+                continue
+            mark, current = marks[id(row)], versions[row.id]
+            tab_changed = (text, ctitle) != (mark.get("text", ""), " ".join(str(mark.get("title", "")).split())[:300])
+            db_text = current.text.strip()
+            if not tab_changed or (text == db_text and ctitle == current.title):
+                if (text, ctitle) != (mark.get("text"), mark.get("title")):
+                    row.data = dict(row.data or {}, **{WORKSPACE_MARK: {"id": wid, "text": text, "title": ctitle}})
+                s.flush()  # before _save's expire_all
+                report.unchanged += 1
+                continue
+            if db_text != mark.get("text", "") or current.title != ctitle and current.title != mark.get("title"):
+                report.conflicts.append({"key": row.key, "title": current.title, "workspace_text": text, "database_text": current.text,
+                                         "database_author": current.author, "database_version": current.version})
+                continue
+            try:
+                n._save(s, row.key, current.version, text, None, ctitle, EventKind.edited, note)
+            except ValueError as exc:
+                report.notes.append(f"« {ctitle} » non reprise : {exc}")
+                continue
+            row.data = dict(row.data or {}, **{WORKSPACE_MARK: {"id": wid, "text": text, "title": ctitle}})
+            s.flush()  # before the next _save's expire_all
+            report.updated.append(ctitle)
+        present = set(ids)
+        for row in rows:
+            mark = marks[id(row)]
+            current = versions.get(row.id)
+            if not mark or mark["id"] in present or current is None or current.status == ClauseStatus.retiree:
+                continue
+            if current.text.strip() != mark.get("text", ""):
+                report.conflicts.append({"key": row.key, "title": current.title, "workspace_text": "", "database_text": current.text,
+                                         "database_author": current.author, "database_version": current.version})
+                continue
+            n._save(s, row.key, current.version, None, ClauseStatus.retiree, None, EventKind.status, "retirée du Projet de convention")
+            report.withdrawn.append(current.title)
+        if report.changed:
+            project.updated_at = utcnow()
+        done = s.scalar(select(LegacyImport).where(LegacyImport.path == key))
+        if done is not None and not report.conflicts:
+            done.sha256 = _sha256(raw_bytes)  # migrate_workspaces no longer reports the file as changed since its import
+    return report
+
+
+def _readable(raw: object) -> bool:
+    try:
+        Clause.from_json(raw)
+        return True
+    except (ValueError, TypeError):
+        return False

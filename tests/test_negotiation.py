@@ -368,3 +368,107 @@ def test_libreoffice_reads_the_tracked_changes(tmp_path):
     # "6" deleted; "5" inserted, and the new chapter (heading and paragraph: LibreOffice makes one region of them)
     assert flat.count("<text:deletion>") == 1 and flat.count("<text:insertion>") == 2
     assert "Négociateurs" in flat
+
+
+def test_json_project_becomes_the_current_round(tmp_path, settings):
+    """The « Projet de convention » tab's JSON project kept in step with the negotiation: first
+    imported as round 1, then each change of the tab reaches the current round; a clause changed on
+    both sides is a conflict with both texts, nothing is overwritten or lost; a second run changes nothing."""
+    from rag.db import open_database
+    from rag.negotiation import sync_workspace_project
+    from rag.workspace import Workspace
+
+    ws = Workspace(settings.data_dir, "amina")
+    clauses = five_clauses()
+    for clause in clauses[:3]:
+        ws.add_clause(clause)
+    db = open_database(settings)
+    try:
+        first = sync_workspace_project(db, settings.data_dir, "amina", LIBRARY)
+        assert first.created and len(first.added) == 3 and "repris dans la négociation" in first.message()
+        pid = first.project_id
+        again = sync_workspace_project(db, settings.data_dir, "amina", LIBRARY)
+        assert not again.changed and again.unchanged == 3 and again.message() == "La négociation est à jour du Projet de convention."
+        assert migrate_workspaces(db, settings.data_dir, LIBRARY).projects == 0  # the same file is not imported a second time
+
+        # the negotiation goes on: round 2, karim's team edits the first clause
+        team = create_team(db, "Équipe A", ["amina", "karim"])
+        from rag.negotiation import share_project
+
+        share_project(db, pid, "amina", team)
+        karim = Negotiation(db, pid, "karim", LIBRARY, RULES)
+        karim.new_round("Tour 2")
+        c1, c2, c3 = karim.clauses()
+        karim.save_clause(c1.key, c1.text + "\nArticle 9 — Version de Karim.", c1.version)
+
+        # meanwhile in the tab: the first and second clauses edited, the third removed, two added, a new title
+        data = json.loads(ws.project_file.read_text(encoding="utf-8"))
+        data["clauses"][0]["text"] += "\nArticle 9 — Version d'Amina."
+        data["clauses"][1]["text"] = data["clauses"][1]["text"].replace("6 % après deux ans", "7 % après deux ans")
+        removed_text = data["clauses"][2]["text"]
+        del data["clauses"][2]
+        ws.save_project(data)
+        ws.add_clause(clauses[3])
+        ws.add_clause(clauses[4])
+        ws.move_clause(3, -3)  # the order of the tab is not the negotiation's: no change for that
+        ws.set_project_meta("Projet fédéral 2026", "Préambule revu.")
+        before = ws.project_file.read_bytes()
+
+        report = sync_workspace_project(db, settings.data_dir, "amina", LIBRARY)
+        assert report.updated == [c2.title] and report.withdrawn == [c3.title] and report.meta_updated
+        assert report.added == [clauses[4].title, clauses[3].title]  # in the tab's order, after the negotiation's clauses
+        [conflict] = report.conflicts
+        assert conflict["key"] == c1.key and conflict["database_author"] == "karim"
+        assert conflict["database_text"].endswith("Version de Karim.") and conflict["workspace_text"].endswith("Version d'Amina.")
+        assert "modifiée dans les deux onglets" in report.message()
+        assert ws.project_file.read_bytes() == before  # the JSON is only read
+
+        n = Negotiation(db, pid, "amina", LIBRARY, RULES)
+        assert n.current_round() == 2 and n.title == "Projet fédéral 2026" and n.agreement().preamble == "Préambule revu."
+        now = {c.key: c for c in n.clauses()}
+        assert now[c1.key].text.endswith("Version de Karim.") and now[c1.key].author == "karim"   # not overwritten
+        assert "7 % après deux ans" in now[c2.key].text and now[c2.key].author == "amina"
+        assert now[c3.key].status == ClauseStatus.retiree and now[c3.key].text == removed_text.strip()  # withdrawn, text kept
+        added = [c for c in n.clauses() if c.key not in {c1.key, c2.key, c3.key}]
+        assert [c.title for c in added] == [clauses[4].title, clauses[3].title] and all(c.status == ClauseStatus.proposition_syndicale for c in added)
+        assert [e["note"] for e in n.history(c2.key)][-1] == "Projet de convention"
+        assert any(e["note"] == "retirée du Projet de convention" for e in n.history(c3.key))
+        assert "6 % après deux ans" in n.clause(c2.key, 1).text and n.clause(c3.key, 1).status == ClauseStatus.proposition_syndicale  # round 1 as it was
+        assert [p["id"] for p in projects_for(db, "karim")] == [pid]  # still the team's
+
+        # run again: nothing more changes, the conflict is still reported until someone settles it
+        third = sync_workspace_project(db, settings.data_dir, "amina", LIBRARY)
+        assert not third.changed and [c["key"] for c in third.conflicts] == [c1.key]
+        # amina takes karim's text into the tab: the conflict is gone and nothing is saved
+        data = json.loads(ws.project_file.read_text(encoding="utf-8"))
+        first_in_tab = next(c for c in data["clauses"] if c["title"] == c1.title)
+        first_in_tab["text"] = now[c1.key].text
+        ws.save_project(data)
+        settled = sync_workspace_project(db, settings.data_dir, "amina", LIBRARY)
+        assert not settled.changed and not settled.conflicts
+        assert Negotiation(db, pid, "amina").clause(c1.key).version == now[c1.key].version
+        assert not any("modifié depuis sa reprise" in note for note in migrate_workspaces(db, settings.data_dir, LIBRARY).notes)
+    finally:
+        db.close()
+
+
+def test_json_project_imported_before_marks_is_synced(tmp_path, settings):
+    """A project imported by migrate_workspaces (no sync marks yet): its clauses are recognised
+    from the JSON they were imported from, so a clause added in the tab is the only change."""
+    from rag.db import open_database
+    from rag.negotiation import sync_workspace_project
+    from rag.workspace import Workspace
+
+    ws = Workspace(settings.data_dir, "salma")
+    for clause in five_clauses()[:2]:
+        ws.add_clause(clause)
+    db = open_database(settings)
+    try:
+        assert migrate_workspaces(db, settings.data_dir, LIBRARY).projects == 1
+        ws.add_clause(five_clauses()[2])
+        report = sync_workspace_project(db, settings.data_dir, "salma", LIBRARY)
+        assert not report.created and report.added == [five_clauses()[2].title] and report.unchanged == 2 and not report.withdrawn
+        assert not sync_workspace_project(db, settings.data_dir, "salma", LIBRARY).changed
+        assert sync_workspace_project(db, settings.data_dir, "nobody", LIBRARY).project_id is None  # no JSON project: nothing
+    finally:
+        db.close()
