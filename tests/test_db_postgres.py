@@ -109,6 +109,33 @@ def test_three_rounds_on_postgresql(pg_db, tmp_path):
         reopened.close()
 
 
+def test_teams_of_the_users_file_and_the_tab_project_on_postgresql(pg_db, settings, tmp_path):
+    """Migration 0002 on PostgreSQL, the users file's teams synced, the tab's JSON project taken into
+    the current round: the same behaviour as on SQLite (tests/test_teams.py, tests/test_negotiation.py)."""
+    import bcrypt
+
+    from rag.db import head_revision, schema_revision, sync_teams
+    from rag.negotiation import projects_for, sync_workspace_project
+    from rag.workspace import Workspace, load_users
+
+    assert schema_revision(pg_db.engine) == head_revision()
+    digest = bcrypt.hashpw(b"x", bcrypt.gensalt(rounds=4)).decode()
+    users_file = tmp_path / "users.txt"
+    users_file.write_text(f"amina:{digest}:team=Équipe PG\nkarim:{digest}:team=équipe pg\n", encoding="utf-8")
+    ws = Workspace(settings.data_dir, "amina")
+    for clause in five_clauses()[:2]:
+        ws.add_clause(clause)
+    assert sync_teams(pg_db, load_users(users_file)).created == ["Équipe PG"]
+    created = sync_workspace_project(pg_db, settings.data_dir, "amina", LIBRARY)
+    assert created.created and [p["id"] for p in projects_for(pg_db, "karim")] == [created.project_id]  # her only team's
+    ws.add_clause(five_clauses()[2])
+    assert sync_workspace_project(pg_db, settings.data_dir, "amina", LIBRARY).added == [five_clauses()[2].title]
+    assert not sync_workspace_project(pg_db, settings.data_dir, "amina", LIBRARY).changed
+    users_file.write_text(f"amina:{digest}:team=Équipe PG\nkarim:{digest}\n", encoding="utf-8")
+    assert sync_teams(pg_db, load_users(users_file)).removed == [("Équipe PG", "karim")]
+    assert projects_for(pg_db, "karim") == []
+
+
 def test_server_down_mid_session_gives_a_clear_message_and_nothing_half_written(postgres):
     url = postgres.url(postgres.create_database())
     db = Database(url, timeout_s=3)
