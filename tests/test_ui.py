@@ -19,8 +19,8 @@ import pytest
 from rag.engine import build_engine
 from rag.web import DownloadGuard, Handlers, build_ui, launch_options
 from rag.web.render import checks_html, citations_html, md_escape
-from rag.web.security import SecurityHeaders
-from rag.workspace import Authenticator, UserAccount, Workspace, load_users, safe_user_id
+from rag.web.security import Authenticator, SecurityHeaders
+from rag.workspace import UserAccount, Workspace, load_users, safe_user_id
 from tests.conftest import HashEmbeddings
 from tests.conftest import RecordingFake
 
@@ -258,6 +258,8 @@ def test_hostile_upload_name_is_stored_safely(ui, settings, tmp_path):
 def test_remove_and_index_refused_for_non_admin_when_login_is_on(engine, settings, tmp_path):
     users = {"ali": UserAccount("ali", b"$2b$", admin=True), "bob": UserAccount("bob", b"$2b$", admin=False)}
     ui = Handlers(engine, settings, users=users)
+    assert ui.corpus.is_admin(req("ali")) and not ui.corpus.is_admin(req("bob")) and not ui.corpus.is_admin(req("nobody"))
+    assert Handlers(engine, settings).corpus.is_admin(req(None))  # no login: the local user manages the corpus
     f = tmp_path / "x.md"
     f.write_text("# X\n### Article 1\nTexte.\n", encoding="utf-8")
     out = ui.corpus.index_uploads([str(f)], req("bob"), progress=None)
@@ -423,7 +425,6 @@ def test_users_file_and_authenticator(tmp_path):
     assert users["ali"].admin and not users["bob"].admin
     auth = Authenticator(users, max_failures=3, lockout_s=60)
     assert auth("ali", "secret-ali") and not auth("ali", "wrong") and not auth("nobody", "secret-ali")
-    assert auth.is_admin("ali") and not auth.is_admin("bob") and not auth.is_admin("nobody")
     for _ in range(3):
         assert not auth("bob", "wrong")
     assert not auth("bob", "secret-ali")  # locked out, even with the right password

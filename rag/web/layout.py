@@ -21,7 +21,7 @@ from rag.web.chat import ChatTab
 from rag.web.corpus import CorpusTab
 from rag.web.drafting import MAX_CONTEXT_CHARS, MAX_TOPIC_CHARS, DraftingTab
 from rag.web.project import ProjectTab, project_state
-from rag.web.security import DOWNLOAD_TTL_S, LOOPBACK_HOSTS, DownloadGuard, SecurityHeaders
+from rag.web.security import DOWNLOAD_TTL_S, LOOPBACK_HOSTS, Authenticator, DownloadGuard, SecurityHeaders
 from rag.web.texts import (
     COMPARISON_HEADERS, DOCUMENT_HEADERS, EXAMPLE_QUESTIONS, FILTER_KINDS, KIND_LABELS, LANG_INDEX, LANG_LABELS, PROJECT_HEADERS,
     RESULT_HEADERS, VARIANT_LABELS, tr,
@@ -139,8 +139,6 @@ def launch_options(settings, users: dict | None = None, guard: DownloadGuard | N
     - css and theme (Gradio 6 takes them here, not in Blocks).
     """
     from starlette.middleware import Middleware
-
-    from rag.workspace import Authenticator
 
     blocked = [str(Path(settings.data_dir).resolve())]
     if not settings.chroma_url:

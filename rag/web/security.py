@@ -3,20 +3,24 @@
 :class:`SecurityHeaders` is the ASGI middleware given to ``launch``: CSP and friends, same-origin
 requests only, no server-side fetch of ``/file=<url>``, loopback Host names only when listening on
 loopback without login, and the per-user check of cached exports recorded by :class:`DownloadGuard`.
-:class:`Downloads` makes the private copies Gradio serves. The login itself (users file, bcrypt
-check with lockout) is in :mod:`rag.workspace`.
+:class:`Downloads` makes the private copies Gradio serves; :class:`Authenticator` checks passwords
+(bcrypt, lockout) against the accounts :func:`rag.workspace.load_users` reads from the users file.
 """
 
 from __future__ import annotations
 
 import atexit
+import logging
 import re
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 
-from rag.workspace import safe_user_id
+from rag.workspace import UserAccount, safe_user_id
+
+log = logging.getLogger(__name__)
 
 DOWNLOAD_TTL_S = 3600
 
@@ -198,3 +202,48 @@ class Downloads:
         shutil.copyfile(path, copy)
         self.guard.grant(copy, user or "")
         return copy
+
+
+class Authenticator:
+    """bcrypt password check for ``launch(auth=...)`` with a lockout after repeated failures
+    (Gradio's own login has none)."""
+
+    def __init__(self, users: dict[str, UserAccount], max_failures: int = 5, lockout_s: float = 300.0):
+        import bcrypt
+
+        self.users = users
+        self.max_failures = max_failures
+        self.lockout_s = lockout_s
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+        self._dummy = bcrypt.hashpw(b"not-a-password", bcrypt.gensalt(rounds=10))  # same cost for unknown users
+
+    def locked(self, username: str) -> bool:
+        with self._lock:
+            recent = [t for t in self._failures.get(username, []) if time.monotonic() - t < self.lockout_s]
+            self._failures[username] = recent
+            return len(recent) >= self.max_failures
+
+    def __call__(self, username: str, password: str) -> bool:
+        import bcrypt
+
+        username = (username or "").strip()[:200]
+        if self.locked(username):
+            log.warning("login refused for %r: locked after repeated failures", username[:64])
+            return False
+        account = self.users.get(username)
+        try:
+            ok = bcrypt.checkpw((password or "").encode("utf-8"), account.password_hash if account else self._dummy)
+        except ValueError:
+            ok = False
+        ok = ok and account is not None
+        if not ok:
+            with self._lock:
+                if len(self._failures) > 10_000:  # many invented names must not grow this forever
+                    cutoff = time.monotonic() - self.lockout_s
+                    self._failures = {k: v for k, v in self._failures.items() if v and v[-1] > cutoff}
+                self._failures.setdefault(username[:200], []).append(time.monotonic())
+        else:
+            with self._lock:
+                self._failures.pop(username, None)
+        return ok
