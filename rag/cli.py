@@ -254,7 +254,7 @@ def article(
         _fail("indiquez un numéro d'article")
     engine = _engine(store)
     try:
-        request = article_request(number if number.lower().lstrip().startswith(("art", "l'art", "lire")) else f"article {number}")
+        request = article_request(number) or article_request(f"article {number}")
         result = read_article(engine.index, request or number, source=source)
     finally:
         engine.close()

@@ -236,7 +236,7 @@ def _text_ref(index, source: str, meta: dict) -> TextRef:
     return TextRef(source, title, catalog.short(source, title), kind, meta.get("lang", ""), catalog.jurisdiction(source, kind))
 
 
-def _is_code(index, ref: TextRef) -> bool:
+def _is_code(ref: TextRef) -> bool:
     """The default text: Moroccan law (the catalog says which texts those are)."""
     return ref.kind == "law" and ref.jurisdiction == "MA"
 
@@ -254,7 +254,7 @@ def _choose(index, texts: list[TextRef], ref: ArticleRef | None) -> tuple[TextRe
             pool = [t for t in pool if t.kind == ref.kind_hint] or pool
     works = {index.catalog.entries.get(t.source, {}).get("work", t.source) for t in pool}
     if len(works) > 1:
-        codes = [t for t in pool if _is_code(index, t)]
+        codes = [t for t in pool if _is_code(t)]
         if not codes:
             return None, texts
         pool = codes
@@ -392,7 +392,8 @@ def snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> str:
 
 def search_corpus(retriever, query: str, kind: str | list[str] | None = None, lang: str | list[str] | None = None,
                   source: str | list[str] | None = None, k: int = 20) -> list[SearchRow]:
-    """The search box: the retriever's hybrid search, filtered, as table rows, best first.
+    """The search box: the retriever's hybrid search, filtered, as table rows, best first (passages
+    found only by meaning need the chat's ``min_similarity``).
 
     Raises ValueError (a French sentence) for an empty query or an unknown filter value."""
     query = (query or "").strip()
@@ -411,9 +412,14 @@ def search_corpus(retriever, query: str, kind: str | list[str] | None = None, la
         if bad:
             raise ValueError(f"Aucun texte indexé sous le nom : {', '.join(bad)}.")
     hits = retriever.search(query, k=k, filters=Filters(kinds, langs, sources))
+    floor = retriever.settings.min_similarity
     catalog = retriever.index.catalog
     rows = []
     for hit in hits:
+        # a passage that shares no word with the query is shown only when its meaning is close
+        # (the chat's own threshold): the nearest vectors of a word no text contains are noise
+        if hit.via != "article" and "lexical" not in hit.via and (hit.similarity is None or hit.similarity < floor):
+            continue
         body, _ = _body(hit.text, {"heading": hit.heading})
         rows.append(SearchRow(
             label=citation_label(hit, catalog.short(hit.source, hit.title)), article=hit.article, page=hit.page,

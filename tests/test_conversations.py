@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -110,3 +111,76 @@ def test_delete_then_export_says_it_is_gone(ws, conversation):
     assert ws.delete_conversation(conversation["id"])
     with pytest.raises(ValueError, match="introuvable"):
         ws.export_conversation(conversation["id"])
+
+
+# ---- the chat sidebar's handlers: rename, export, delete in two clicks -------------------------
+
+
+@pytest.fixture
+def ui(engine, settings):
+    from rag.web import Handlers
+
+    return Handlers(engine, settings)
+
+
+def _user(name="alice"):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(username=name)
+
+
+@pytest.fixture
+def saved(ui):
+    ws = ui.chat.workspace(_user())
+    conv = ws.new_conversation()
+    conv["messages"] = [{"role": "user", "content": "Quelle prime après 5 ans ?"}, ANSWER]
+    return ws.save_conversation(conv)
+
+
+def test_rename_handler_updates_the_list_and_refuses_bad_titles(ui, saved):
+    state = ui.chat.rename_conversation("Prime 2026", saved, _user())
+    assert state["conv_title"] == "Prime 2026" and "renommée" in state["chat_notice"]
+    assert any(label.startswith("Prime 2026 ·") and value == saved["id"] for label, value in state["conversations"]["choices"])
+    assert state["conversations"]["value"] == saved["id"]
+    bad = ui.chat.rename_conversation("x" * 200, saved, _user())
+    assert set(bad) == {"chat_notice"} and "Titre trop long" in bad["chat_notice"]
+    unsaved = ui.chat.rename_conversation("Titre", ui.chat.workspace(_user()).new_conversation(), _user())
+    assert "Posez d'abord une question" in unsaved["chat_notice"]
+    # another user cannot rename it: their workspace does not have it
+    assert "Posez d'abord" in ui.chat.rename_conversation("Volé", saved, _user("bob"))["chat_notice"]
+    assert ui.chat.workspace(_user()).load_conversation(saved["id"])["title"] == "Prime 2026"
+
+
+def test_export_handler_gives_a_private_markdown_download(ui, saved):
+    state = ui.chat.export_conversation(saved, _user())
+    path = Path(state["conv_file"])
+    assert path.suffix == ".md" and "exportée" in state["chat_notice"]
+    text = path.read_text(encoding="utf-8")
+    assert "## Question 1" in text and "C. trav., art. 350, p. 121" in text and "10% du salaire versé" in text
+    cached = f"/tmp/gradio/{ui.guard.key(path)}/{path.name}"  # the copy Gradio will serve: alice's only
+    assert ui.guard.allowed(cached, "alice") and not ui.guard.allowed(cached, "bob")
+    empty = ui.chat.export_conversation(ui.chat.workspace(_user()).new_conversation(), _user())
+    assert empty["conv_file"] is None and "Conversation vide" in empty["chat_notice"]
+
+
+def test_delete_needs_a_confirmation_of_the_same_conversation(ui, saved):
+    ws = ui.chat.workspace(_user())
+    asked = ui.chat.ask_delete(saved, _user())
+    assert asked["confirm_delete"]["visible"] and asked["delete_pending"] == saved["id"]
+    assert "Supprimer définitivement" in asked["chat_notice"] and ws.load_conversation(saved["id"]) is not None  # not yet
+
+    cancelled = ui.chat.cancel_delete()
+    assert cancelled["delete_pending"] is None and not cancelled["confirm_delete"]["visible"]
+    assert ws.load_conversation(saved["id"]) is not None
+
+    other = ws.save_conversation({**ws.new_conversation(), "messages": [{"role": "user", "content": "autre"}]})
+    switched = ui.chat.confirm_delete(saved["id"], other, _user())  # the user opened another one in between
+    assert "a changé" in switched["chat_notice"]
+    assert ws.load_conversation(saved["id"]) is not None and ws.load_conversation(other["id"]) is not None
+
+    done = ui.chat.confirm_delete(saved["id"], saved, _user())
+    assert ws.load_conversation(saved["id"]) is None and "supprimée" in done["chat_notice"]
+    assert not done["confirm_delete"]["visible"] and done["delete_pending"] is None
+    assert saved["id"] not in [value for _, value in done["conversations"]["choices"]]
+    nothing = ui.chat.ask_delete(ws.new_conversation(), _user())
+    assert not nothing["confirm_delete"]["visible"] and "Aucune conversation" in nothing["chat_notice"]

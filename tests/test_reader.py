@@ -62,7 +62,8 @@ ILO = "# ILO Convention No. 999 test\n## Article 2\nEach Member shall apply this
 def small_settings(tmp_path):
     # 64 tokens a piece: article 3 of the law is read back from several stored pieces
     return Settings(store_dir=tmp_path / "store", data_dir=tmp_path / "users", cache_dir=PROJECT_ROOT / ".cache",
-                    corpus_dirs=[], parse_timeout_s=60, chunk_tokens=64, chunk_overlap_tokens=32, _env_file=None)
+                    corpus_dirs=[], parse_timeout_s=60, chunk_tokens=64, chunk_overlap_tokens=32,
+                    min_similarity=0.05, _env_file=None)  # the hash embedder's scale
 
 
 @pytest.fixture
@@ -255,6 +256,8 @@ def test_cli_article_prints_the_article_and_its_place(runner):
     assert "précédent : art. 2" in result.stdout and "suivant : art. 4" in result.stdout
     assert "convention_collective_test.md" in result.stdout  # also in another text
 
+    for asked in ("المادة 3", "art. 3", "lire l'article 3"):
+        assert json.loads(runner.invoke(cli.app, ["article", asked, "--json"]).stdout)["article"] == "3", asked
     data = json.loads(runner.invoke(cli.app, ["article", "3", "--source", "convention_collective_test.md", "--json"]).stdout)
     assert data["found"] and data["source"] == "convention_collective_test.md" and data["previous"] == "2"
 
@@ -304,3 +307,88 @@ def test_code_article_in_several_pieces_is_read_whole(code):
         body = " ".join(document.split("\n", 1)[1].split())  # without the heading line
         assert body in flat  # every piece, whole
     assert len(flat) < sum(len(" ".join(d.split("\n", 1)[1].split())) for _, d in pieces)  # overlaps kept once
+
+
+# ---- the web handlers: an article request in the chat, the corpus search box ---------------------
+
+
+@pytest.fixture
+def ui(store, small_settings):
+    from rag.web import Handlers
+    from tests.conftest import RecordingFake
+
+    store._chat = RecordingFake(["Réponse du modèle [S1]."])
+    return Handlers(store, small_settings)
+
+
+def _user(name="alice"):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(username=name)
+
+
+def test_chat_article_request_shows_the_article_without_the_model(ui, store):
+    states = list(ui.chat.chat_submit("lire l'article 3", None, None, None, None, _user()))
+    assert store._chat.prompts == []  # the model was not asked
+    final = states[-1]
+    shown = final["chatbot"][-1]["content"]
+    assert final["chatbot"][-2]["content"] == "lire l'article 3"
+    for sentence in LONG_3:
+        assert sentence in shown.replace("\\", "")
+    assert "Titre II : Du salaire" in shown and "p. 1-2" in shown
+    assert "article précédent : 2" in shown and "article suivant : 4" in shown
+    assert "convention\\_collective\\_test.md" in shown  # also in another text, named
+    assert [c["article"] for c in final["cited"]] == ["3"] and LONG_3[-1] in final["cited"][0]["text"]
+    after = ui.chat.after_chat(final["conversation"])
+    assert after["article_prev"]["visible"] and after["article_next"]["visible"]
+    # saved like any answer: it comes back after a reload
+    stored = ui.chat.workspace(_user()).load_conversation(final["conversation"]["id"])
+    assert stored["messages"][-1]["article"] == {"source": "loi_test_travail.pdf", "article": "3", "previous": "2", "next": "4"}
+
+
+def test_chat_neighbour_buttons_walk_the_text(ui):
+    conversation = list(ui.chat.chat_submit("article 4", None, None, None, None, _user()))[-1]["conversation"]
+    state = ui.chat.read_next(conversation, _user())
+    assert state["chatbot"][-2]["content"] == "article 4 bis" and "bulletin de paie" in state["chatbot"][-1]["content"]
+    state = ui.chat.read_next(state["conversation"], _user())
+    assert state["chatbot"][-2]["content"] == "article 5"
+    assert state["article_next"]["visible"] is False and state["article_prev"]["visible"] is True  # art. 5 is the last
+    state = ui.chat.read_next(state["conversation"], _user())
+    assert "Pas d'article suivant" in state["chat_notice"]
+    state = ui.chat.read_previous(state["conversation"], _user())
+    assert state["chatbot"][-2]["content"] == "article 4 bis"
+
+
+def test_chat_source_filter_picks_the_text_and_missing_article_is_said(ui, store):
+    final = list(ui.chat.chat_submit("article 3", None, None, None, "convention_collective_test.md", _user()))[-1]
+    assert "prime de transport" in final["chatbot"][-1]["content"]
+    final = list(ui.chat.chat_submit("article 999", final["conversation"], None, None, None, _user()))[-1]
+    assert "Article 999 introuvable" in final["chatbot"][-1]["content"] and final["cited"] == []
+    assert not ui.chat.after_chat(final["conversation"])["article_next"]["visible"]
+    assert store._chat.prompts == []
+
+
+def test_chat_question_mentioning_an_article_still_goes_to_the_model(ui, store):
+    list(ui.chat.chat_submit("Que dit l'article 3 sur la prime ?", None, None, None, None, _user()))
+    assert len(store._chat.prompts) == 1
+
+
+def test_corpus_search_box_rows_filters_and_article(ui):
+    result = ui.corpus.search_corpus("taux maximal vingt-cinq ans", [], [], "")
+    first = result["search_results"][0]
+    assert first[1] == "3" and first[3] == "loi_test_travail.pdf" and "maximal" in first[4]
+    assert "passage(s)" in result["search_notice"]
+    from types import SimpleNamespace
+
+    opened = ui.corpus.open_search_result(result["search_rows"], SimpleNamespace(index=[0, 4]))
+    assert LONG_3[0] in opened["search_article"].replace("\\", "") and "article suivant : 4" in opened["search_article"]
+    agreements = ui.corpus.search_corpus("prime", ["agreement", "not-a-kind"], [], "")
+    assert {row[3] for row in agreements["search_results"]} == {"convention_collective_test.md"}
+    one = ui.corpus.search_corpus("salaire", [], ["fr"], "loi_test_travail.pdf")
+    assert {row[3] for row in one["search_results"]} == {"loi_test_travail.pdf"}
+    empty = ui.corpus.search_corpus("   ", [], [], "")
+    assert empty["search_results"] == [] and "Saisissez" in empty["search_notice"]
+    none = ui.corpus.search_corpus("zzzqqq", [], [], "")
+    assert none["search_results"] == [] and "Aucun passage" in none["search_notice"]
+    assert ui.corpus.open_search_result([], SimpleNamespace(index=[3, 0])) == {"search_article": ""}
+    assert ui.corpus.open_search_result("forged", SimpleNamespace(index=0)) == {"search_article": ""}

@@ -1,7 +1,13 @@
 """The « Chat » tab: grounded answers streamed with their citations, conversations kept per user.
 
 Outputs (names of :mod:`rag.web.layout`): ``chatbot``, ``message``, ``conversation``, ``chips``,
-``cited``, ``excerpt_title``, ``excerpt_text``, ``conversations``, ``chat_notice``.
+``cited``, ``excerpt_title``, ``excerpt_text``, ``conversations``, ``chat_notice``; for the article
+reader and the conversation tools also ``article_prev``, ``article_next``, ``conv_title``,
+``conv_file``, ``confirm_delete``, ``cancel_delete``, ``delete_pending``.
+
+A message that *is* a request to read an article (« article 350 », « lire l'article 16 bis »,
+« المادة 350 », see :func:`rag.reader.article_request`) shows that article whole from the store,
+with its heading path, page and neighbours; the model is not asked.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from typing import Any
 import gradio as gr
 
 from rag.answer import Answer, Delta, sanitise_model_text
+from rag.reader import article_request
 from rag.retrieve import Filters
 from rag.web.base import TabHandlers
 from rag.web.render import chat_messages, chip_update, describe_error, excerpt, fr_int, md_escape
@@ -28,6 +35,65 @@ HISTORY_TURNS = 3
 def excerpt_outputs(citation: dict | None) -> dict:
     title, text = excerpt(citation)
     return {"excerpt_title": title, "excerpt_text": text}
+
+
+# ---- the article reader in the chat ------------------------------------------------------------
+
+
+def article_markdown(result) -> str:
+    """An article read whole, as the chat and the corpus tab show it: its reference, its place in
+    the text (heading path, page), the text itself, its neighbours; or why none was read."""
+    from rag.reader import pages_label
+
+    if not result.found:
+        blocks = [f"⚠ {md_escape(result.message)}"]
+        if result.candidates:
+            blocks.append("Choisissez le texte dans le filtre « Un seul texte » (Filtres de recherche), puis redemandez l'article :\n"
+                          + "\n".join(f"- {md_escape(c.title)} ({md_escape(c.source)})" for c in result.candidates))
+        return "\n\n".join(blocks)
+    blocks = [f"**{md_escape(result.label)}** — {md_escape(result.title)}"]
+    if result.heading_path:
+        blocks.append("*" + " › ".join(md_escape(part) for part in result.heading_path) + "*")
+    where = " · ".join(md_escape(x) for x in (result.force, pages_label(result.pages)) if x)
+    if where:
+        blocks.append(where)
+    if result.uncertain:
+        blocks.append("⚠ Lecture incertaine (texte scanné, reconnu par OCR) : vérifiez sur l'original.")
+    blocks.append("  \n".join(md_escape(line) for line in result.text.splitlines() if line.strip()))
+    around = [f"← article précédent : {md_escape(result.previous)}" if result.previous else "",
+              f"article suivant : {md_escape(result.next)} →" if result.next else ""]
+    if any(around):
+        blocks.append(" · ".join(a for a in around if a))
+    if result.also_in:
+        others = ", ".join(f"{md_escape(t.title)} ({md_escape(t.source)})" for t in result.also_in)
+        blocks.append(f"Aussi un article {md_escape(result.article)} dans : {others} — filtre « Un seul texte » pour le lire.")
+    return "\n\n".join(blocks)
+
+
+def article_message(result) -> dict:
+    """The assistant message that shows an article (the model is not asked): its chip cites it whole."""
+    message = {"role": "assistant", "content": article_markdown(result), "citations": [], "warnings": []}
+    if result.found:
+        message["citations"] = [{"source": result.source, "title": result.title, "article": result.article, "page": result.page,
+                                 "text": result.text, "label": result.label}]
+        message["article"] = {"source": result.source, "article": result.article, "previous": result.previous, "next": result.next}
+    return message
+
+
+def shown_article(conversation: dict | None) -> dict:
+    """The article the conversation's last message shows ({} when it is not an article)."""
+    messages = (conversation or {}).get("messages") or []
+    last = messages[-1] if messages and isinstance(messages[-1], dict) and messages[-1].get("role") == "assistant" else {}
+    return last["article"] if isinstance(last.get("article"), dict) else {}
+
+
+def after_chat(conversation: dict | None) -> dict:
+    """The buttons that depend on what the chat shows: « article précédent / suivant » while the
+    last message is an article that has them; the delete confirmation hidden."""
+    shown = shown_article(conversation)
+    hidden = gr.update(visible=False)
+    return {"article_prev": gr.update(visible=bool(shown.get("previous"))), "article_next": gr.update(visible=bool(shown.get("next"))),
+            "confirm_delete": hidden, "cancel_delete": hidden}
 
 
 class ChatTab(TabHandlers):
@@ -108,6 +174,10 @@ class ChatTab(TabHandlers):
             yield state
             return
         question = message.strip()
+        ref = article_request(question)
+        if ref is not None:  # « article 350 », « المادة 350 »: the text itself is shown, the model is not asked
+            yield self._article_reply(ws, conversation, question, ref, source)
+            return
         previous = conversation["messages"]
         history = [
             (q["content"], a["content"]) for q, a in zip(previous[::2], previous[1::2])
@@ -195,3 +265,110 @@ class ChatTab(TabHandlers):
         if isinstance(conversation, dict) and isinstance(conversation.get("id"), str):
             ws.delete_conversation(conversation["id"])
         return self._chat_state(ws, ws.new_conversation(), notice="Conversation supprimée.")
+
+    # ---- articles read whole, without the model -------------------------------------------------
+    def _known_source(self, source) -> str | None:
+        known = {d.source for d in self.engine.index.documents()}
+        return source if isinstance(source, str) and source in known else None
+
+    def _article_reply(self, ws: Workspace, conversation: dict, question: str, ref, source=None) -> dict:
+        """Append « article N » and the article itself to the conversation, save it, show it."""
+        from rag.reader import read_article
+
+        try:
+            reply = article_message(read_article(self.engine.index, ref, source=self._known_source(source)))
+        except Exception as exc:
+            log.exception("article reader failed")
+            reply = {"role": "assistant", "content": f"⚠ Lecture de l'article impossible : {md_escape(describe_error(exc))}", "citations": [], "warnings": []}
+        conversation["messages"] += [{"role": "user", "content": question}, reply]
+        notice = ""
+        try:
+            ws.save_conversation(conversation)
+        except OSError as exc:
+            log.error("conversation not saved: %s", exc)
+            notice = "⚠ La conversation n'a pas pu être enregistrée (disque plein ou dossier en lecture seule)."
+        return self._chat_state(ws, conversation, notice=notice, citations=reply["citations"])
+
+    def _read_neighbour(self, which: str, conversation, request: gr.Request | None) -> dict:
+        ws = self.workspace(request)
+        conversation = self._conversation(ws, conversation)
+        shown = shown_article(conversation)
+        number = shown.get(which)
+        if not isinstance(number, str) or not number:
+            word = "précédent" if which == "previous" else "suivant"
+            return {**self._chat_state(ws, conversation, notice=f"⚠ Pas d'article {word} à afficher."), **after_chat(conversation)}
+        question = f"article {number}"
+        state = self._article_reply(ws, conversation, question, article_request(question) or number, shown.get("source"))
+        return {**state, **after_chat(conversation)}
+
+    def read_previous(self, conversation, request: gr.Request | None = None) -> dict:
+        """« ← Article précédent »: the article before the one shown, in the same text."""
+        return self._read_neighbour("previous", conversation, request)
+
+    def read_next(self, conversation, request: gr.Request | None = None) -> dict:
+        """« Article suivant → »: the article after the one shown, in the same text."""
+        return self._read_neighbour("next", conversation, request)
+
+    def after_chat(self, conversation) -> dict:
+        return after_chat(conversation if isinstance(conversation, dict) else None)
+
+    # ---- rename, export, delete with confirmation ------------------------------------------------
+    def _stored(self, ws: Workspace, conversation) -> dict | None:
+        conv_id = conversation.get("id") if isinstance(conversation, dict) else None
+        return ws.load_conversation(conv_id) if isinstance(conv_id, str) else None
+
+    def rename_conversation(self, title, conversation, request: gr.Request | None = None) -> dict:
+        ws = self.workspace(request)
+        stored = self._stored(ws, conversation)
+        if stored is None:
+            return {"chat_notice": "⚠ Posez d'abord une question : une conversation vide n'est pas encore enregistrée."}
+        try:
+            renamed = ws.rename_conversation(stored["id"], title if isinstance(title, str) else "")
+        except ValueError as exc:
+            return {"chat_notice": f"⚠ {md_escape(exc)}"}
+        except OSError as exc:
+            return {"chat_notice": f"⚠ Renommage impossible : {md_escape(describe_error(exc, self.settings.data_dir))}"}
+        choices = self.conversation_choices(ws)
+        return {"conversation": renamed, "conversations": gr.update(choices=choices, value=renamed["id"]), "conv_title": renamed["title"],
+                "chat_notice": f"Conversation renommée : « {md_escape(renamed['title'])} »."}
+
+    def export_conversation(self, conversation, request: gr.Request | None = None) -> dict:
+        """The conversation as Markdown (questions, answers, citations, excerpts), as a private download."""
+        ws = self.workspace(request)
+        stored = self._stored(ws, conversation)
+        if stored is None or not stored.get("messages"):
+            return {"conv_file": None, "chat_notice": "⚠ Conversation vide : posez d'abord une question, puis exportez."}
+        try:
+            path = ws.export_conversation(stored["id"])
+            copy = self.shared.downloads.copy(path, self.user_of(request))
+        except ValueError as exc:
+            return {"conv_file": None, "chat_notice": f"⚠ {md_escape(exc)}"}
+        except OSError as exc:
+            log.exception("conversation export failed")
+            return {"conv_file": None, "chat_notice": f"⚠ Export impossible : {md_escape(describe_error(exc, self.settings.data_dir))}"}
+        return {"conv_file": str(copy), "chat_notice": f"Conversation exportée : {md_escape(path.name)}."}
+
+    def ask_delete(self, conversation, request: gr.Request | None = None) -> dict:
+        """First click on « Supprimer »: nothing is deleted; the confirmation button appears."""
+        ws = self.workspace(request)
+        stored = self._stored(ws, conversation)
+        if stored is None:
+            hidden = gr.update(visible=False)
+            return {"confirm_delete": hidden, "cancel_delete": hidden, "delete_pending": None,
+                    "chat_notice": "⚠ Aucune conversation enregistrée à supprimer."}
+        shown = gr.update(visible=True)
+        title = stored.get("title") or "(sans titre)"
+        return {"confirm_delete": shown, "cancel_delete": shown, "delete_pending": stored["id"],
+                "chat_notice": f"Supprimer définitivement « {md_escape(title)} » ? Cliquez sur « Confirmer la suppression » ou « Annuler »."}
+
+    def cancel_delete(self) -> dict:
+        hidden = gr.update(visible=False)
+        return {"confirm_delete": hidden, "cancel_delete": hidden, "delete_pending": None, "chat_notice": "Suppression annulée."}
+
+    def confirm_delete(self, pending, conversation, request: gr.Request | None = None) -> dict:
+        """Second click: delete the conversation the first click named, if it is still the one shown."""
+        hidden = {"confirm_delete": gr.update(visible=False), "cancel_delete": gr.update(visible=False), "delete_pending": None}
+        current = conversation.get("id") if isinstance(conversation, dict) else None
+        if not isinstance(pending, str) or pending != current:
+            return {**hidden, "chat_notice": "⚠ La conversation affichée a changé : cliquez de nouveau sur « Supprimer la conversation »."}
+        return {**self.delete_conversation(conversation, request), **after_chat(None), **hidden}

@@ -1,7 +1,8 @@
 """The « Corpus » tab: what is indexed, and (administrators only) uploads, re-indexing, removal.
 
 Outputs: ``index_results``, ``documents``, ``remove_pick``, ``source`` (the chat tab's filter),
-``status``, ``corpus_notice``.
+``search_source`` (the search box's), ``status``, ``corpus_notice``; the search box: ``search_results``,
+``search_rows``, ``search_notice``, ``search_article``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 MAX_UPLOADS = 50
 # an unreferenced staged upload younger than this may still be waiting for the index lock
 UPLOAD_GRACE_S = 600
+SEARCH_RESULTS = 20  # rows of the search table
 
 
 def file_path(item: Any) -> Path | None:
@@ -78,7 +80,8 @@ class CorpusTab(TabHandlers):
         """The tab after an event; ``results`` None leaves the last per-file results shown."""
         state = {
             "documents": self.document_rows(), "remove_pick": gr.update(choices=self.remove_choices(), value=None),
-            "source": gr.update(choices=self.source_choices()), "status": self.status_line(), "corpus_notice": notice,
+            "source": gr.update(choices=self.source_choices()), "search_source": gr.update(choices=self.source_choices()),
+            "status": self.status_line(), "corpus_notice": notice,
         }
         if results is not None:
             state["index_results"] = results
@@ -162,3 +165,39 @@ class CorpusTab(TabHandlers):
         if record.path:
             discard_upload(self.settings.data_dir, Path(record.path))
         return self.corpus_state(notice=f"Texte retiré : {md_escape(record.source)}.")
+
+    # ---- the search box (everyone, admin or not) --------------------------------------------------
+    def search_corpus(self, query, kinds=None, langs=None, source=None) -> dict:
+        """Passages of the indexed texts for some words, with the filters: one row per article."""
+        from rag.reader import search_corpus
+
+        kinds = [k for k in (kinds or []) if k in KIND_LABELS]
+        langs = [lang for lang in (langs or []) if lang in LANG_LABELS]
+        known = {d.source for d in self.engine.index.documents()}
+        sources = [source] if isinstance(source, str) and source in known else []
+        cleared = {"search_results": [], "search_rows": [], "search_article": ""}
+        try:
+            rows = search_corpus(self.engine.retriever, query if isinstance(query, str) else "", kinds, langs, sources, k=SEARCH_RESULTS)
+        except ValueError as exc:
+            return {**cleared, "search_notice": f"⚠ {md_escape(exc)}"}
+        except Exception as exc:
+            log.exception("corpus search failed")
+            return {**cleared, "search_notice": f"⚠ Recherche impossible : {md_escape(describe_error(exc, self.settings.store_dir))}"}
+        if not rows:
+            return {**cleared, "search_notice": "Aucun passage trouvé : essayez d'autres mots ou retirez un filtre."}
+        table = [[r.label, r.article or "", r.page or "", r.source, r.snippet] for r in rows]
+        return {"search_results": table, "search_rows": [r.to_json() for r in rows], "search_article": "",
+                "search_notice": f"{len(rows)} passage(s) ; cliquez sur une ligne pour lire l'article entier."}
+
+    def open_search_result(self, rows, evt: gr.SelectData) -> dict:
+        """Clicking a result row shows its whole article (or the passage, for a text without articles)."""
+        from rag.reader import read_article
+        from rag.web.chat import article_markdown
+
+        index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        row = rows[index] if isinstance(rows, list) and isinstance(index, int) and 0 <= index < len(rows) else None
+        if not isinstance(row, dict):
+            return {"search_article": ""}
+        if not row.get("article"):
+            return {"search_article": f"**{md_escape(row.get('label'))}** — passage sans numéro d'article :\n\n{md_escape(row.get('snippet'))}"}
+        return {"search_article": article_markdown(read_article(self.engine.index, str(row["article"]), source=str(row.get("source") or "")))}

@@ -24,8 +24,9 @@ from rag.web.project import ProjectTab, project_state
 from rag.web.security import DOWNLOAD_TTL_S, LOOPBACK_HOSTS, Authenticator, DownloadGuard, SecurityHeaders
 from rag.web.texts import (
     COMPARISON_HEADERS, DOCUMENT_HEADERS, EXAMPLE_QUESTIONS, FILTER_KINDS, KIND_LABELS, LANG_INDEX, LANG_LABELS, PROJECT_HEADERS,
-    RESULT_HEADERS, VARIANT_LABELS, tr,
+    RESULT_HEADERS, SEARCH_HEADERS, VARIANT_LABELS, tr,
 )
+from rag.workspace import MAX_CONVERSATION_TITLE
 
 # ---- outputs of each event, in the order API clients receive them ---------------------------------
 CHAT_OUTPUTS = ("chatbot", "message", "conversation", "chips", "cited", "excerpt_title", "excerpt_text", "conversations", "chat_notice")
@@ -35,8 +36,15 @@ DRAFT_OUTPUTS = ("clause", "clause_title", "clause_text", "checks", "comparison"
 PROJECT_OUTPUTS = ("project_title", "project_preamble", "project_table", "clause_pick", "project_preview", "project_notice")
 ADD_OUTPUTS = ("draft_notice",) + PROJECT_OUTPUTS
 EXPORT_OUTPUTS = ("export_file", "project_notice")
-CORPUS_OUTPUTS = ("index_results", "documents", "remove_pick", "source", "status", "corpus_notice")
-LOAD_OUTPUTS = ("status", "conversations", "source", "documents", "remove_pick", "admin_box", "admin_notice") + PROJECT_OUTPUTS
+CORPUS_OUTPUTS = ("index_results", "documents", "remove_pick", "source", "status", "corpus_notice", "search_source")
+LOAD_OUTPUTS = ("status", "conversations", "source", "documents", "remove_pick", "admin_box", "admin_notice") + PROJECT_OUTPUTS + ("search_source",)
+AFTER_CHAT_OUTPUTS = ("article_prev", "article_next", "confirm_delete", "cancel_delete")
+READ_OUTPUTS = CHAT_OUTPUTS + ("article_prev", "article_next", "confirm_delete", "cancel_delete")
+RENAME_OUTPUTS = ("conversation", "conversations", "conv_title", "chat_notice")
+CONV_EXPORT_OUTPUTS = ("conv_file", "chat_notice")
+ASK_DELETE_OUTPUTS = ("confirm_delete", "cancel_delete", "delete_pending", "chat_notice")
+DELETE_OUTPUTS = CHAT_OUTPUTS + ("article_prev", "article_next", "confirm_delete", "cancel_delete", "delete_pending")
+SEARCH_OUTPUTS = ("search_results", "search_rows", "search_notice", "search_article")
 
 CSS = """
 #chatbot .message, #chatbot .message p, #chatbot .message li, .bidi, .bidi textarea, .bidi input, textarea {
@@ -84,6 +92,7 @@ class Handlers:
             "status": corpus.status_line(),
             "conversations": gr.update(choices=chat.conversation_choices(chat.workspace(request)), value=None),
             "source": gr.update(choices=chat.source_choices(), value=""),
+            "search_source": gr.update(choices=chat.source_choices(), value=""),
             "documents": corpus.document_rows(),
             "remove_pick": gr.update(choices=corpus.remove_choices(), value=None),
             "admin_box": gr.update(visible=admin),
@@ -215,6 +224,15 @@ def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard |
                         C["conversations"] = lab(gr.Dropdown(choices=[], value=None, label=tr("conversations"), interactive=True), "conversations")
                         new_btn = lab(gr.Button(tr("new_conv"), variant="secondary"), "new_conv", "value")
                         delete_btn = lab(gr.Button(tr("delete_conv"), variant="stop", size="sm"), "delete_conv", "value")
+                        with gr.Row():
+                            C["confirm_delete"] = lab(gr.Button(tr("confirm_delete"), variant="stop", size="sm", visible=False), "confirm_delete", "value")
+                            C["cancel_delete"] = lab(gr.Button(tr("cancel_delete"), size="sm", visible=False), "cancel_delete", "value")
+                        C["delete_pending"] = gr.State(None)
+                        C["conv_title"] = lab(gr.Textbox(label=tr("conv_title"), max_length=MAX_CONVERSATION_TITLE, lines=1, elem_classes=["bidi"]), "conv_title")
+                        with gr.Row():
+                            rename_btn = lab(gr.Button(tr("rename_conv"), size="sm"), "rename_conv", "value")
+                            export_conv_btn = lab(gr.Button(tr("export_conv"), size="sm"), "export_conv", "value")
+                        C["conv_file"] = lab(gr.File(label=tr("conv_file"), interactive=False), "conv_file")
                         with gr.Accordion(tr("filters"), open=False) as acc:
                             labelled.append((acc, "label", "filters"))
                             kinds = lab(gr.Dropdown([(KIND_LABELS[k], k) for k in FILTER_KINDS], value=[], multiselect=True, label=tr("kinds")), "kinds")
@@ -226,6 +244,9 @@ def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard |
                             C["message"] = lab(gr.Textbox(label=tr("message"), lines=1, max_lines=8, scale=5, elem_classes=["bidi"]), "message")
                             send_btn = lab(gr.Button(tr("send"), variant="primary", scale=1), "send", "value")
                         C["chat_notice"] = gr.Markdown("")
+                        with gr.Row():
+                            C["article_prev"] = lab(gr.Button(tr("article_prev"), size="sm", visible=False), "article_prev", "value")
+                            C["article_next"] = lab(gr.Button(tr("article_next"), size="sm", visible=False), "article_next", "value")
                     with gr.Column(scale=2, min_width=260):
                         C["chips"] = lab(gr.Radio(choices=[], value=None, label=tr("chips")), "chips")
                         C["excerpt_title"] = gr.Markdown("", elem_classes=["bidi"])
@@ -285,6 +306,19 @@ def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard |
 
             with gr.Tab(tr("tab_corpus")) as tab:
                 tabs.append((tab, "tab_corpus"))
+                with gr.Accordion(tr("search_corpus"), open=True) as acc:
+                    labelled.append((acc, "label", "search_corpus"))
+                    with gr.Row():
+                        search_query = lab(gr.Textbox(label=tr("search_query"), lines=1, scale=4, elem_classes=["bidi"]), "search_query")
+                        search_btn = lab(gr.Button(tr("search_btn"), variant="primary", scale=1), "search_btn", "value")
+                    with gr.Row():
+                        search_kinds = lab(gr.Dropdown([(v, k) for k, v in KIND_LABELS.items()], value=[], multiselect=True, label=tr("kinds")), "kinds")
+                        search_langs = lab(gr.Dropdown([(v, k) for k, v in LANG_LABELS.items()], value=[], multiselect=True, label=tr("langs")), "langs")
+                        C["search_source"] = lab(gr.Dropdown(choices=h.chat.source_choices(), value="", label=tr("source")), "source")
+                    C["search_notice"] = gr.Markdown("")
+                    C["search_rows"] = gr.State([])
+                    C["search_results"] = lab(gr.Dataframe(headers=SEARCH_HEADERS, value=[], interactive=False, wrap=True, label=tr("search_results")), "search_results")
+                    C["search_article"] = gr.Markdown("", elem_classes=["bidi"])
                 C["admin_notice"] = gr.Markdown("")
                 with gr.Group(visible=True) as admin_box:
                     C["admin_box"] = admin_box
@@ -302,16 +336,27 @@ def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard |
         # ---- events: the model is one resource (one generation at a time), indexing another
         model_queue = {"concurrency_id": "model", "concurrency_limit": 2}
         chat_inputs = [C["message"], C["conversation"], kinds, langs, C["source"]]
+        def after(event) -> None:  # the article and delete buttons follow what the chat now shows
+            wire(event.then, h.chat.after_chat, [C["conversation"]], AFTER_CHAT_OUTPUTS, queue=False, api_visibility="undocumented")
+
         for trigger in (C["message"].submit, send_btn.click):
-            wire(trigger, h.chat.chat_submit, chat_inputs, CHAT_OUTPUTS, **model_queue)
+            after(wire(trigger, h.chat.chat_submit, chat_inputs, CHAT_OUTPUTS, **model_queue))
         for button, question in zip(example_buttons, EXAMPLE_QUESTIONS):
             asked = button.click(lambda q=question: q, None, C["message"], queue=False)
-            wire(asked.then, h.chat.chat_submit, chat_inputs, CHAT_OUTPUTS, **model_queue)
+            after(wire(asked.then, h.chat.chat_submit, chat_inputs, CHAT_OUTPUTS, **model_queue))
+        wire(C["article_prev"].click, h.chat.read_previous, [C["conversation"]], READ_OUTPUTS, queue=False)
+        wire(C["article_next"].click, h.chat.read_next, [C["conversation"]], READ_OUTPUTS, queue=False)
+        wire(rename_btn.click, h.chat.rename_conversation, [C["conv_title"], C["conversation"]], RENAME_OUTPUTS, queue=False)
+        wire(C["conv_title"].submit, h.chat.rename_conversation, [C["conv_title"], C["conversation"]], RENAME_OUTPUTS, queue=False)
+        wire(export_conv_btn.click, h.chat.export_conversation, [C["conversation"]], CONV_EXPORT_OUTPUTS)
         wire(C["chips"].change, h.chat.show_citation, [C["chips"], C["cited"]], CITATION_OUTPUTS, queue=False)
         wire(C["chatbot"].select, h.chat.select_message, [C["conversation"]], SELECT_OUTPUTS, queue=False)
-        wire(new_btn.click, h.chat.new_conversation, None, CHAT_OUTPUTS, queue=False)
-        wire(C["conversations"].input, h.chat.open_conversation, [C["conversations"]], CHAT_OUTPUTS, queue=False)
-        wire(delete_btn.click, h.chat.delete_conversation, [C["conversation"]], CHAT_OUTPUTS, queue=False)
+        after(wire(new_btn.click, h.chat.new_conversation, None, CHAT_OUTPUTS, queue=False))
+        after(wire(C["conversations"].input, h.chat.open_conversation, [C["conversations"]], CHAT_OUTPUTS, queue=False))
+        # deleting takes two clicks: « Supprimer » shows « Confirmer la suppression », which deletes
+        wire(delete_btn.click, h.chat.ask_delete, [C["conversation"]], ASK_DELETE_OUTPUTS, queue=False)
+        wire(C["cancel_delete"].click, h.chat.cancel_delete, None, ASK_DELETE_OUTPUTS, queue=False)
+        wire(C["confirm_delete"].click, h.chat.confirm_delete, [C["delete_pending"], C["conversation"]], DELETE_OUTPUTS, queue=False)
 
         wire(draft_btn.click, h.drafting.draft_clause, [topic, free_topic, demands, context, variant, use_model], DRAFT_OUTPUTS, **model_queue)
         wire(add_btn.click, h.drafting.add_to_project, [C["clause"], C["clause_text"]], ADD_OUTPUTS)
@@ -328,6 +373,10 @@ def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard |
         wire(index_btn.click, h.corpus.index_uploads, [upload], CORPUS_OUTPUTS, **index_queue)
         wire(reindex_btn.click, h.corpus.reindex_all, None, CORPUS_OUTPUTS, **index_queue)
         wire(remove_doc_btn.click, h.corpus.remove_document, [C["remove_pick"]], CORPUS_OUTPUTS, **index_queue)
+        search_inputs = [search_query, search_kinds, search_langs, C["search_source"]]
+        for trigger in (search_query.submit, search_btn.click):
+            wire(trigger, h.corpus.search_corpus, search_inputs, SEARCH_OUTPUTS)
+        wire(C["search_results"].select, h.corpus.open_search_result, [C["search_rows"]], ("search_article",), queue=False)
 
         wire(demo.load, h.on_load, None, LOAD_OUTPUTS)
 

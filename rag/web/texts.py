@@ -64,6 +64,20 @@ TEXTS: dict[str, tuple[str, str, str]] = {
     "documents": ("Textes indexés", "Indexed texts", "النصوص المفهرسة"),
     "remove_pick": ("Texte à retirer", "Text to remove", "النص المراد حذفه"),
     "remove_doc": ("Retirer ce texte", "Remove this text", "حذف هذا النص"),
+    # conversations, the article reader and the corpus search box
+    "conv_title": ("Nouveau titre de la conversation", "New conversation title", "عنوان جديد للمحادثة"),
+    "rename_conv": ("Renommer", "Rename", "إعادة التسمية"),
+    "export_conv": ("Exporter (Markdown)", "Export (Markdown)", "تصدير (Markdown)"),
+    "conv_file": ("Conversation exportée", "Exported conversation", "المحادثة المصدَّرة"),
+    "confirm_delete": ("Confirmer la suppression", "Confirm deletion", "تأكيد الحذف"),
+    "cancel_delete": ("Annuler", "Cancel", "إلغاء"),
+    "article_prev": ("← Article précédent", "← Previous article", "→ المادة السابقة"),
+    "article_next": ("Article suivant →", "Next article →", "المادة التالية ←"),
+    "search_corpus": ("Rechercher dans le corpus", "Search the corpus", "البحث في المتن"),
+    "search_query": ("Mots à chercher (ou « article 350 »)", "Words to search for (or “article 350”)", "كلمات البحث (أو « المادة 350 »)"),
+    "search_btn": ("Rechercher", "Search", "بحث"),
+    "search_results": ("Passages trouvés : cliquez sur une ligne pour lire l'article entier", "Passages found: click a row to read the whole article",
+                       "المقاطع: انقر على سطر لقراءة المادة كاملة"),
 }
 LANG_INDEX = {"fr": 0, "en": 1, "ar": 2}
 EXAMPLE_QUESTIONS = (
@@ -77,6 +91,7 @@ EXAMPLE_QUESTIONS = (
 COMPARISON_HEADERS = ["Paramètre", "Plancher légal", "Projet", "Statut", "Comparable"]
 PROJECT_HEADERS = ["N°", "Clause", "Variante", "Points sous le plancher", "Ajoutée le"]
 RESULT_HEADERS = ["Fichier", "Résultat", "Détail"]
+SEARCH_HEADERS = ["Référence", "Article", "Page", "Fichier", "Extrait"]
 DOCUMENT_HEADERS = ["Fichier", "Titre", "Type", "Langue", "Articles", "Passages", "État"]
 
 
