@@ -1,6 +1,6 @@
 """Load on the web app (TESTPLAN L1–L3): simultaneous chats, re-indexing under load, a large corpus.
 
-Everything runs on loopback. The app is the real one (``rag.ui.build_ui`` + ``rag.ui.launch``) in a
+Everything runs on loopback. The app is the real one (``rag.web.build_ui`` + ``rag.web.launch``) in a
 child process whose memory is read from /proc; the sessions are gradio_client clients in this
 process, one per simulated negotiator, started together.
 
@@ -48,6 +48,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+from rag.evaluate import percentile  # noqa: E402
+
 QUESTIONS = [
     "Quelle est la durée normale du travail par semaine ?",
     "Quelle est la majoration des heures supplémentaires effectuées la nuit ?",
@@ -83,7 +85,7 @@ class StreamingFake:
 def serve(args) -> None:
     from rag.engine import build_engine
     from rag.settings import Settings
-    from rag.ui import DownloadGuard, build_ui, launch
+    from rag.web import DownloadGuard, build_ui, launch
 
     settings = Settings(store_dir=Path(args.store), data_dir=Path(args.data), corpus_dirs=[], port=args.port,
                         local_model=args.model if args.model != "fake" else "qwen0.5b", llm_max_tokens=120, _env_file=None)
@@ -139,13 +141,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def du_mb(path: Path) -> float:

@@ -40,6 +40,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
+from rag.evaluate import percentile  # noqa: E402
+
 CODE_FR = (PROJECT_ROOT.parent / "shared" / "corpus" / "ma_code_travail_fr_2011.pdf").resolve()
 
 QUERIES = [
@@ -77,16 +79,6 @@ def cpu_model() -> str:
     except (OSError, subprocess.SubprocessError):
         pass
     return "unknown"
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    pos = (len(ordered) - 1) * q
-    low = int(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
 
 
 def run_search(command: list[str], store: Path, query: str, env: dict) -> tuple[float, float, list]:

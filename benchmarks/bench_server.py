@@ -47,7 +47,7 @@ from bench_retrieval import machine_facts  # noqa: E402  (same folder)
 
 from rag.backup import create_backup, restore_backup  # noqa: E402
 from rag.engine import build_engine  # noqa: E402
-from rag.evaluate import load_questions  # noqa: E402
+from rag.evaluate import load_questions, percentile  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
 LEVELS = (1, 10, 50)
@@ -100,11 +100,6 @@ def start_chroma(folder: Path) -> tuple[subprocess.Popen, str]:
             time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGTERM)
     raise SystemExit("chroma run did not start")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def measure(engine, questions: list[str], clients: int, requests: int) -> dict:

@@ -21,7 +21,6 @@ class Engine:
     index: Index
     retriever: Retriever
     _chat: object | None = None
-    _chat_error: str | None = None
     _chat_lock: threading.Lock = field(default_factory=threading.Lock)
     _library: object | None = None
     _rules: dict | None = None

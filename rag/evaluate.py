@@ -78,13 +78,12 @@ def is_gold(question: Question, source: str, articles: set[str]) -> bool:
 
 
 def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q
-    low = int(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+    """The ``q`` quantile (0 ≤ q ≤ 1), interpolated between the closest ranks as numpy's default
+    does (``statistics.quantiles``' inclusive method); NaN when there is no value."""
+    values = [float(v) for v in values]
+    if len(values) < 2 or q <= 0 or q >= 1:  # quantiles() needs two points and returns inner cuts only
+        return (min(values) if q <= 0.5 else max(values)) if values else float("nan")
+    return statistics.quantiles(values, n=1000, method="inclusive")[round(q * 1000) - 1]
 
 
 def evaluate(questions: list[Question], search: Callable[[str], list[tuple[str, set[str]]]],
@@ -131,7 +130,7 @@ def evaluate(questions: list[Question], search: Callable[[str], list[tuple[str, 
         "by_kind": group("kind"),
         "by_lang": group("lang"),
         "latency_ms_p50": round(statistics.median(latencies), 1) if latencies else 0.0,
-        "latency_ms_p95": round(percentile(latencies, 0.95), 1),
+        "latency_ms_p95": round(percentile(latencies, 0.95), 1) if latencies else 0.0,
         "details": details,
     }
     if refuses is not None:

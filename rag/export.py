@@ -906,12 +906,19 @@ def agreement_docx(agreement: Agreement, now: dt.datetime | None = None) -> byte
     return _Docx(agreement_blocks(agreement), author, now).build()
 
 
-def export_agreement(agreement: Agreement, fmt: str, out: Path) -> Path:
+EXPORT_FORMATS = ("md", "docx")
+
+
+def render_agreement(agreement: Agreement, fmt: str) -> tuple[bytes, str]:
+    """The agreement's bytes in ``fmt`` (one of :data:`EXPORT_FORMATS`) and the file suffix they take."""
     if fmt == "md":
-        data = agreement_markdown(agreement).encode("utf-8")
-    elif fmt == "docx":
-        data = agreement_docx(agreement)
-    else:
-        raise ValueError(f"format inconnu {fmt!r} : md ou docx")
+        return agreement_markdown(agreement).encode("utf-8"), ".md"
+    if fmt == "docx":
+        return agreement_docx(agreement), ".docx"
+    raise ValueError(f"format inconnu {fmt!r} : md ou docx")
+
+
+def export_agreement(agreement: Agreement, fmt: str, out: Path) -> Path:
+    data, _ = render_agreement(agreement, fmt)
     atomic_write_bytes(out, data)
     return out

@@ -15,6 +15,7 @@ when it changed; the same liveness rule keeps their half-written documents out o
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 import time
@@ -421,7 +422,7 @@ class Index:
             return FileResult(str(path), source, "failed", exc.message, code=exc.code)
         except OSError as exc:
             log.warning("failed %s: %s", path, exc)
-            message = "Disque plein : indexation interrompue, le corpus existant est intact." if exc.errno == 28 else f"Erreur d'accès au fichier : {exc.strerror or exc}."
+            message = "Disque plein : indexation interrompue, le corpus existant est intact." if exc.errno == errno.ENOSPC else f"Erreur d'accès au fichier : {exc.strerror or exc}."
             return FileResult(str(path), source, "failed", message, code="os_error")
 
 

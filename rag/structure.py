@@ -329,12 +329,11 @@ class Chunk:
 
 
 # headings the embedder reads before a passage (e.g. chapter, section, article). Each one costs
-# embedding time on every passage (2 instead of 3: -8 % tokens, but recall@5 0.898 instead of 0.915)
+# embedding time on every passage, but two instead of three lost recall (BENCHMARKS.md, issue 16)
 DENSE_HEADINGS = 3
 # what the embedder does not need of a heading: its numbering ("Chapitre IV :", "الباب الثاني:");
-# the titles and the article label stay. 6 % fewer tokens embedded for the French code with the
-# same recall on the dev questions; dropping the article label too saved 8 % but cost recall@5
-# (0.898 instead of 0.915), so it stays.
+# dropping it embeds fewer tokens at the same recall. The titles and the article label stay:
+# dropping the label too lost recall (BENCHMARKS.md, issue 16).
 _HEADING_NUMBERING = re.compile(r"^(?:livre|titre|chapitre|section|sous-section|الكتاب|القسم|الباب|الفرع)\b[^:]{0,40}:\s*", re.I)
 
 
