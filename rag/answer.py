@@ -7,6 +7,7 @@ flagged; each kept key becomes "C. trav., art. 184, p. 73" with its excerpt one 
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterator
@@ -160,11 +161,29 @@ def split_sentences(text: str) -> list[str]:
     return [s for s in re.split(r"(?<=[.!?؟\n])\s+", text) if s.strip()]
 
 
+@functools.cache
+def _html_cleaner():
+    import nh3
+
+    # no tag survives; these go with their content (a script's code, an SVG's handlers)
+    dropped = {"script", "style", "iframe", "object", "embed", "svg", "math", "noscript", "template", "textarea", "title"}
+    return nh3.Cleaner(tags=set(), clean_content_tags=dropped, attributes={}, strip_comments=True)
+
+
+def _plain_entity(match: re.Match) -> str:
+    # nh3 returns HTML: give the text back its characters, except a "<" that would open a tag
+    name = match.group(1)
+    if name == "lt":
+        return "&lt;" if re.match(r"[A-Za-z/!?]", match.string[match.end():match.end() + 1]) else "<"
+    return {"amp": "&", "gt": ">", "nbsp": "\u00a0"}[name]
+
+
 def sanitise_model_text(text: str) -> str:
     """Model output is shown as Markdown: no HTML, no images, no links (an image URL is fetched by
-    the browser and can carry a draft away; a link can hide ``javascript:``). Citation keys stay."""
-    text = re.sub(r"(?is)<(script|style|iframe|object|svg)\b.*?(?:</\1\s*>|$)", "", text)  # with their content
-    text = re.sub(r"<[^>]{0,500}>", "", text)  # other tags, and autolinks <http://…>
+    the browser and can carry a draft away; a link can hide ``javascript:``). Citation keys stay.
+    HTML goes through nh3 (a real HTML parser: unclosed tags, comments, entities); Markdown images
+    and links, which are not HTML, are undone here."""
+    text = re.sub(r"&(amp|lt|gt|nbsp);", _plain_entity, _html_cleaner().clean(text))
     label, target = r"\[((?:[^\[\]]|\[[^\[\]]*\])*)\]", r"\((?:[^()]|\([^()]*\))*\)"
     text = re.sub(r"!" + label + target, "", text)  # inline images, nested brackets included
     text = re.sub(r"(?!\[\s*S\d)" + label + target, r"\1", text)  # inline links → their words

@@ -31,6 +31,7 @@ import logging
 import os
 import re
 import shutil
+import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -50,47 +51,66 @@ _AR_LETTERS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 _TOKEN = re.compile(r"[^\W_]+", re.U)
 
-STOPWORDS = set(
-    """
+# Stop words: this short list (articles, prepositions, question words, in the three languages)
+# did better than the lists bm25s ships and those of the stop-words package on the tune questions
+# (BENCHMARKS.md, issue 16): longer lists drop words questions rely on (« work », « years »).
+_STOPWORDS = """
     le la les l de des du d un une et ou à au aux en dans par pour sur avec sans que qui quoi dont ce
     cet cette ces est sont être a ont il elle ils elles on se sa son ses leur leurs ne pas plus y
-    quel quelle quels quelles comment combien est-ce qu s c
+    quel quelle quels quelles comment combien qu s c
     the a an of to in on for and or is are be by with what which how many much does do can at as
     it its this that from
     في من على الى إلى عن ما هل كم هو هي التي الذي ان أن او أو و
-    """.split()
-)
+"""
+
+
+def _fold(token: str) -> str:
+    """Accents removed (Latin), letter variants unified (Arabic): what the index stores."""
+    token = token.translate(_AR_LETTERS)
+    token = unicodedata.normalize("NFKD", token)
+    return "".join(ch for ch in token if not unicodedata.combining(ch) or "\u0600" <= ch <= "\u06FF")
+
+
+STOPWORDS = frozenset(_fold(w) for w in _STOPWORDS.split())
 
 
 def normalise(text: str) -> str:
     """Lower-case, accents removed, Arabic diacritics and letter variants unified, digits ASCII."""
-    text = text.translate(_DIGITS)
-    text = _AR_DIACRITICS.sub("", text)
-    text = text.translate(_AR_LETTERS)
-    text = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in text if not unicodedata.combining(ch) or "\u0600" <= ch <= "\u06FF")
+    return _fold(_AR_DIACRITICS.sub("", text.translate(_DIGITS)).lower())
+
+
+_THREAD = threading.local()  # a PyStemmer Stemmer must not be shared between threads
+
+
+def _stemmers():
+    stemmers = getattr(_THREAD, "stemmers", None)
+    if stemmers is None:
+        import Stemmer  # PyStemmer: the Snowball stemmers
+
+        stemmers = _THREAD.stemmers = (Stemmer.Stemmer("french"), Stemmer.Stemmer("arabic"))
+    return stemmers
 
 
 def _stem(token: str) -> str:
+    """Snowball: Arabic for Arabic script, French for Latin script whatever the text's language, so
+    that a word is stemmed the same way in a question and in every document."""
     if token.isdigit():
         return token
-    if "\u0600" <= token[0] <= "\u06FF":
-        for prefix in ("وال", "بال", "كال", "فال", "لل", "ال"):
-            if token.startswith(prefix) and len(token) - len(prefix) >= 3:
-                token = token[len(prefix):]
-                break
-        for suffix in ("ات", "ون", "ين", "ها", "ه"):
-            if token.endswith(suffix) and len(token) - len(suffix) >= 3:
-                return token[: -len(suffix)]
-        return token
-    for suffix in ("ements", "ement", "ations", "ation", "aux", "es", "s", "x", "e"):
-        if token.endswith(suffix) and len(token) - len(suffix) >= 4:
-            return token[: -len(suffix)] + ("al" if suffix == "aux" else "")
-    return token
+    french, arabic = _stemmers()
+    return (arabic if "\u0600" <= token[0] <= "\u06FF" else french).stemWord(token)
 
 
 def tokenize(text: str) -> list[str]:
-    return [_stem(t) for t in _TOKEN.findall(normalise(text)) if t not in STOPWORDS and (len(t) > 1 or t.isdigit())]
+    """Words of ``text`` as BM25 terms: stop words dropped, Snowball stems, folded (see :func:`normalise`).
+    Stemming reads the accented word (Snowball's rules need « é »); folding comes after it."""
+    text = _AR_DIACRITICS.sub("", text.translate(_DIGITS)).lower()
+    tokens = []
+    for word in _TOKEN.findall(text):
+        folded = _fold(word)
+        if folded in STOPWORDS or (len(folded) < 2 and not folded.isdigit()):
+            continue
+        tokens.append(_fold(_stem(word)))
+    return tokens
 
 
 def _bm25s():

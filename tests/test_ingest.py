@@ -7,7 +7,8 @@ import zipfile
 
 import pytest
 
-from rag.ingest import IngestError, IsolatedParser, clean_filename, detect_lang, load_bytes, load_path
+from rag.ingest import IngestError, IsolatedParser, clean_filename, clean_pdf_page, detect_lang, load_bytes, load_path
+from tests.conftest import CODE_FR, need_shared
 
 
 def _code(data: bytes, name: str) -> str:
@@ -136,6 +137,36 @@ def test_language_detection():
     assert detect_lang("Le salarié a droit à un repos hebdomadaire.") == "fr"
     assert detect_lang("The worker shall have the right to a weekly rest.") == "en"
     assert detect_lang("يستفيد الأجير من راحة أسبوعية") == "ar"
+    assert detect_lang("What is the minimum wage?") == "en"
+    for undecided in ("art. 350", "1234", ""):  # nothing to tell from: the corpus's main language
+        assert detect_lang(undecided) == "fr"
+
+
+def _code_page(number: int) -> str:
+    import pypdf
+
+    need_shared(CODE_FR)
+    return clean_pdf_page(pypdf.PdfReader(str(CODE_FR)).pages[number - 1].extract_text())
+
+
+def test_footnotes_continued_from_the_previous_page_are_dropped_not_the_body():
+    # p. 180 of the French code: pypdf renders Word's full-width continuation separator as a line of
+    # 132 spaces (the ordinary footnote rule is 43). What follows it is footnote 91 carried over from
+    # p. 179 (the oath of the 1914 dahir) and footnotes 92-93: none of it is the code's text.
+    text = _code_page(180)
+    assert text.startswith("Ils sont soumis aux dispositions du dahir n° 1-58-008")  # the page footer « -180 - » goes
+    assert "fonction publique, tel\n" in text and "le secret\nprofessionnel.\n" in text  # calls 92 and 93 removed
+    assert "Article 532\nLes agents de l'inspection du travail sont chargés :" in text
+    assert text.endswith("4. de procéder à des tentatives de conciliation en matière de conflits\nindividuels du travail.")
+    for note in ("les secrets inhérents à l'exercice", "Bulletin Officiel n° 2372", "obligation de discrétion"):
+        assert note not in text
+
+
+def test_footnote_block_under_the_ordinary_rule_is_dropped():
+    text = _code_page(179)
+    assert "Article 531" in text and text.endswith("agents verbalisateurs.")  # call 91 removed
+    assert "en agriculture,\n" in text and "minières ainsi" in text  # calls 89 (a note without « - ») and 90 removed
+    assert "Décret royal n°1175-66" not in text and "Je jure et" not in text
 
 
 def test_isolated_parser_reports_errors_and_parses(tmp_path, pdf_factory):
