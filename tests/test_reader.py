@@ -343,7 +343,7 @@ def test_chat_article_request_shows_the_article_without_the_model(ui, store):
     assert after["article_prev"]["visible"] and after["article_next"]["visible"]
     # saved like any answer: it comes back after a reload
     stored = ui.chat.workspace(_user()).load_conversation(final["conversation"]["id"])
-    assert stored["messages"][-1]["article"] == {"source": "loi_test_travail.pdf", "article": "3", "previous": "2", "next": "4"}
+    assert stored["messages"][-1]["article"] == {"source": "loi_test_travail.pdf", "article": "3", "previous": "2", "next": "4", "lang": "fr"}
 
 
 def test_chat_neighbour_buttons_walk_the_text(ui):
@@ -359,12 +359,27 @@ def test_chat_neighbour_buttons_walk_the_text(ui):
     assert state["chatbot"][-2]["content"] == "article 4 bis"
 
 
+def test_chat_article_request_in_arabic_is_answered_in_arabic(ui, store):
+    final = list(ui.chat.chat_submit("المادة 3", None, None, None, None, _user()))[-1]
+    shown = final["chatbot"][-1]["content"]
+    assert LONG_3[0] in shown.replace("\\", "") and "المادة السابقة: 2" in shown and "المادة التالية: 4" in shown
+    state = ui.chat.read_next(final["conversation"], _user())
+    assert state["chatbot"][-2]["content"] == "المادة 4" and "deux fois par mois" in state["chatbot"][-1]["content"]
+    missing = list(ui.chat.chat_submit("المادة 999", None, None, None, None, _user()))[-1]
+    assert "المادة 999 غير موجودة" in missing["chatbot"][-1]["content"]
+    assert store._chat.prompts == []
+
+
 def test_chat_source_filter_picks_the_text_and_missing_article_is_said(ui, store):
     final = list(ui.chat.chat_submit("article 3", None, None, None, "convention_collective_test.md", _user()))[-1]
     assert "prime de transport" in final["chatbot"][-1]["content"]
     final = list(ui.chat.chat_submit("article 999", final["conversation"], None, None, None, _user()))[-1]
     assert "Article 999 introuvable" in final["chatbot"][-1]["content"] and final["cited"] == []
     assert not ui.chat.after_chat(final["conversation"])["article_next"]["visible"]
+    store.index.remove("loi_test_travail.pdf")
+    final = list(ui.chat.chat_submit("article 2", None, None, None, None, _user()))[-1]
+    shown = final["chatbot"][-1]["content"]
+    assert "Plusieurs textes ont un article 2" in shown and "convention\\_collective\\_test.md" in shown and "ilo\\_c999" in shown
     assert store._chat.prompts == []
 
 

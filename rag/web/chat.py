@@ -24,7 +24,7 @@ from rag.reader import article_request
 from rag.retrieve import Filters
 from rag.web.base import TabHandlers
 from rag.web.render import chat_messages, chip_update, describe_error, excerpt, fr_int, md_escape
-from rag.web.texts import FILTER_KINDS, LANG_LABELS
+from rag.web.texts import FILTER_KINDS, LANG_LABELS, tr
 from rag.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -40,17 +40,21 @@ def excerpt_outputs(citation: dict | None) -> dict:
 # ---- the article reader in the chat ------------------------------------------------------------
 
 
-def article_markdown(result) -> str:
-    """An article read whole, as the chat and the corpus tab show it: its reference, its place in
-    the text (heading path, page), the text itself, its neighbours; or why none was read."""
-    from rag.reader import pages_label
+def article_markdown(result, lang: str = "fr") -> str:
+    """An article read whole, as the chat and the corpus tab show it, worded in ``lang`` (the
+    request's language): its reference, its place in the text (heading path, page), the text
+    itself, its neighbours; or why none was read."""
+    from rag.reader import NotFoundReason, pages_label
 
+    n = md_escape(result.number if not result.found else result.article)
     if not result.found:
-        blocks = [f"⚠ {md_escape(result.message)}"]
-        if result.candidates:
-            blocks.append("Choisissez le texte dans le filtre « Un seul texte » (Filtres de recherche), puis redemandez l'article :\n"
-                          + "\n".join(f"- {md_escape(c.title)} ({md_escape(c.source)})" for c in result.candidates))
-        return "\n\n".join(blocks)
+        source = md_escape(result.source or "")
+        if result.reason == NotFoundReason.AMBIGUOUS:
+            return tr("art_ambiguous", lang).format(n=n) + "\n" + "\n".join(
+                f"- {md_escape(c.title)} ({md_escape(c.source)})" for c in result.candidates)
+        if result.reason == NotFoundReason.UNKNOWN_SOURCE:
+            return "⚠ " + tr("art_unknown_source", lang).format(source=source)
+        return "⚠ " + tr("art_absent_in" if result.source else "art_absent", lang).format(n=n, source=source)
     blocks = [f"**{md_escape(result.label)}** — {md_escape(result.title)}"]
     if result.heading_path:
         blocks.append("*" + " › ".join(md_escape(part) for part in result.heading_path) + "*")
@@ -58,25 +62,26 @@ def article_markdown(result) -> str:
     if where:
         blocks.append(where)
     if result.uncertain:
-        blocks.append("⚠ Lecture incertaine (texte scanné, reconnu par OCR) : vérifiez sur l'original.")
+        blocks.append(tr("art_uncertain", lang))
     blocks.append("  \n".join(md_escape(line) for line in result.text.splitlines() if line.strip()))
-    around = [f"← article précédent : {md_escape(result.previous)}" if result.previous else "",
-              f"article suivant : {md_escape(result.next)} →" if result.next else ""]
+    around = [tr("art_prev_line", lang).format(n=md_escape(result.previous)) if result.previous else "",
+              tr("art_next_line", lang).format(n=md_escape(result.next)) if result.next else ""]
     if any(around):
         blocks.append(" · ".join(a for a in around if a))
     if result.also_in:
         others = ", ".join(f"{md_escape(t.title)} ({md_escape(t.source)})" for t in result.also_in)
-        blocks.append(f"Aussi un article {md_escape(result.article)} dans : {others} — filtre « Un seul texte » pour le lire.")
+        blocks.append(tr("art_also_in", lang).format(n=n, texts=others))
     return "\n\n".join(blocks)
 
 
-def article_message(result) -> dict:
+def article_message(result, lang: str = "fr") -> dict:
     """The assistant message that shows an article (the model is not asked): its chip cites it whole."""
-    message = {"role": "assistant", "content": article_markdown(result), "citations": [], "warnings": []}
+    message = {"role": "assistant", "content": article_markdown(result, lang), "citations": [], "warnings": []}
     if result.found:
         message["citations"] = [{"source": result.source, "title": result.title, "article": result.article, "page": result.page,
                                  "text": result.text, "label": result.label}]
-        message["article"] = {"source": result.source, "article": result.article, "previous": result.previous, "next": result.next}
+        message["article"] = {"source": result.source, "article": result.article, "previous": result.previous, "next": result.next,
+                              "lang": lang}
     return message
 
 
@@ -276,7 +281,8 @@ class ChatTab(TabHandlers):
         from rag.reader import read_article
 
         try:
-            reply = article_message(read_article(self.engine.index, ref, source=self._known_source(source)))
+            lang = getattr(ref, "lang", "fr")
+            reply = article_message(read_article(self.engine.index, ref, source=self._known_source(source)), lang)
         except Exception as exc:
             log.exception("article reader failed")
             reply = {"role": "assistant", "content": f"⚠ Lecture de l'article impossible : {md_escape(describe_error(exc))}", "citations": [], "warnings": []}
@@ -297,7 +303,8 @@ class ChatTab(TabHandlers):
         if not isinstance(number, str) or not number:
             word = "précédent" if which == "previous" else "suivant"
             return {**self._chat_state(ws, conversation, notice=f"⚠ Pas d'article {word} à afficher."), **after_chat(conversation)}
-        question = f"article {number}"
+        lang = shown.get("lang") if shown.get("lang") in ("fr", "en", "ar") else "fr"
+        question = tr("art_request", lang).format(n=number)  # « article 4 », « المادة 4 »: what the user would type
         state = self._article_reply(ws, conversation, question, article_request(question) or number, shown.get("source"))
         return {**state, **after_chat(conversation)}
 

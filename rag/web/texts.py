@@ -78,6 +78,22 @@ TEXTS: dict[str, tuple[str, str, str]] = {
     "search_btn": ("Rechercher", "Search", "بحث"),
     "search_results": ("Passages trouvés : cliquez sur une ligne pour lire l'article entier", "Passages found: click a row to read the whole article",
                        "المقاطع: انقر على سطر لقراءة المادة كاملة"),
+    "art_prev_line": ("← article précédent : {n}", "← previous article: {n}", "→ المادة السابقة: {n}"),
+    "art_next_line": ("article suivant : {n} →", "next article: {n} →", "المادة التالية: {n} ←"),
+    "art_also_in": ("Aussi un article {n} dans : {texts} — choisissez le texte dans le filtre « Un seul texte » pour le lire.",
+                    "There is also an article {n} in: {texts} — pick the text in the “One text only” filter to read it.",
+                    "توجد أيضا مادة {n} في: {texts} — اختر النص في مرشح « نص واحد فقط » لقراءتها."),
+    "art_absent": ("Article {n} introuvable dans les textes indexés.", "Article {n} was not found in the indexed texts.",
+                   "المادة {n} غير موجودة في النصوص المفهرسة."),
+    "art_absent_in": ("Article {n} introuvable dans « {source} ».", "Article {n} was not found in “{source}”.", "المادة {n} غير موجودة في « {source} »."),
+    "art_unknown_source": ("Aucun texte indexé sous le nom « {source} ».", "No indexed text is named “{source}”.", "لا يوجد نص مفهرس باسم « {source} »."),
+    "art_ambiguous": ("Plusieurs textes ont un article {n} : choisissez-en un dans le filtre « Un seul texte » (Filtres de recherche), puis redemandez l'article :",
+                      "Several texts have an article {n}: pick one in the “One text only” filter (Search filters), then ask for the article again:",
+                      "عدة نصوص فيها مادة {n}: اختر واحدا في مرشح « نص واحد فقط » (مرشحات البحث) ثم اطلب المادة من جديد:"),
+    "art_uncertain": ("⚠ Lecture incertaine (texte scanné, reconnu par OCR) : vérifiez sur l'original.",
+                      "⚠ Uncertain reading (scanned text, read by OCR): check the original.",
+                      "⚠ قراءة غير مؤكدة (نص ممسوح ضوئيا): تحقق من الأصل."),
+    "art_request": ("article {n}", "article {n}", "المادة {n}"),
 }
 LANG_INDEX = {"fr": 0, "en": 1, "ar": 2}
 EXAMPLE_QUESTIONS = (
