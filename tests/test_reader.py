@@ -20,7 +20,7 @@ from rag.reader import (
     search_corpus,
 )
 from rag.settings import PROJECT_ROOT, Settings
-from tests.conftest import CODE_FR, HashEmbeddings, make_pdf, need_shared
+from tests.conftest import CODE_AR, CODE_FR, HashEmbeddings, make_pdf, need_shared
 
 LONG_3 = [
     "Le salarie beneficie d'une prime d'anciennete dont le montant est fixe selon la duree du service.",
@@ -275,11 +275,11 @@ def test_cli_article_not_found_exits_1_with_a_clear_message(runner):
 
 @pytest.fixture(scope="module")
 def code(tmp_path_factory):
-    need_shared(CODE_FR)
+    need_shared(CODE_FR, CODE_AR)
     root = tmp_path_factory.mktemp("code")
     settings = Settings(store_dir=root / "store", data_dir=root / "users", corpus_dirs=[], cache_dir=PROJECT_ROOT / ".cache", _env_file=None)
     engine = build_engine(settings, embedder=HashEmbeddings())
-    assert engine.index.index_paths([CODE_FR])[0].status == "indexed"
+    assert [r.status for r in engine.index.index_paths([CODE_FR, CODE_AR])] == ["indexed", "indexed"]
     yield engine
     engine.close()
 
@@ -407,3 +407,12 @@ def test_corpus_search_box_rows_filters_and_article(ui):
     assert none["search_results"] == [] and "Aucun passage" in none["search_notice"]
     assert ui.corpus.open_search_result([], SimpleNamespace(index=[3, 0])) == {"search_article": ""}
     assert ui.corpus.open_search_result("forged", SimpleNamespace(index=0)) == {"search_article": ""}
+
+
+def test_code_in_french_and_arabic_each_request_reads_its_own_version(code):
+    arabic = read_article(code.index, article_request("المادة 350"))
+    assert arabic.found and arabic.source == CODE_AR.name and "الأقدمية" in arabic.text
+    assert (arabic.previous, arabic.next) == ("349", "351") and arabic.heading_path[0].startswith("الكتاب")
+    assert [t.source for t in arabic.also_in] == [CODE_FR.name]  # the other version of the same law
+    french = read_article(code.index, article_request("article 350"))
+    assert french.source == CODE_FR.name and [t.source for t in french.also_in] == [CODE_AR.name]
