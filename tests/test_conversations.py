@@ -138,6 +138,7 @@ def saved(ui):
 
 
 def test_rename_handler_updates_the_list_and_refuses_bad_titles(ui, saved):
+    assert ui.chat.after_chat(saved)["conv_title"] == saved["title"]  # the box shows the title to edit
     state = ui.chat.rename_conversation("Prime 2026", saved, _user())
     assert state["conv_title"] == "Prime 2026" and "renommée" in state["chat_notice"]
     assert any(label.startswith("Prime 2026 ·") and value == saved["id"] for label, value in state["conversations"]["choices"])

@@ -93,12 +93,12 @@ def shown_article(conversation: dict | None) -> dict:
 
 
 def after_chat(conversation: dict | None) -> dict:
-    """The buttons that depend on what the chat shows: « article précédent / suivant » while the
-    last message is an article that has them; the delete confirmation hidden."""
+    """What depends on the conversation shown: « article précédent / suivant » while its last
+    message is an article that has them, the delete confirmation hidden, its title ready to edit."""
     shown = shown_article(conversation)
     hidden = gr.update(visible=False)
     return {"article_prev": gr.update(visible=bool(shown.get("previous"))), "article_next": gr.update(visible=bool(shown.get("next"))),
-            "confirm_delete": hidden, "cancel_delete": hidden}
+            "confirm_delete": hidden, "cancel_delete": hidden, "conv_title": str((conversation or {}).get("title") or "")}
 
 
 class ChatTab(TabHandlers):
