@@ -20,6 +20,7 @@ from rag.engine import build_engine
 from rag.web import DownloadGuard, Handlers, build_ui, launch_options
 from rag.web.render import checks_html, citations_html, md_escape
 from rag.web.security import Authenticator, SecurityHeaders
+from rag.web.texts import EXAMPLE_QUESTIONS, tr
 from rag.workspace import UserAccount, Workspace, load_users, safe_user_id
 from tests.conftest import HashEmbeddings
 from tests.conftest import RecordingFake
@@ -106,6 +107,29 @@ def test_outputs_are_mapped_by_name_and_an_unlisted_name_is_refused():
     assert list(bind_outputs(stream, ("shown", "notice"), components)("ab")) == [{shown: "a"}, {shown: "ab", notice: "fini"}]
     with pytest.raises(KeyError, match="notcie"):
         bind_outputs(typo, ("shown", "notice"), components)()
+
+
+def test_language_switch_reaches_every_label_of_every_tab(engine, settings):
+    """Arabic or English: every tab, accordion, button and labelled field changes, the Calculs and
+    Négociation tabs included; only the example questions (each in its own language) and the
+    status and welcome texts written by the handlers stay as they are."""
+    demo = build_ui(engine, settings)
+    switch = next(f for f in demo.fns.values() if f.api_name == "set_language")
+    switched = {id(c) for c in switch.outputs}
+    for block in demo.blocks.values():
+        shown = block.value if isinstance(block, gr.Button) else getattr(block, "label", None)
+        if isinstance(block, (gr.Tab, gr.Accordion, gr.Button)) or (isinstance(shown, str) and shown):
+            assert id(block) in switched or block.value in EXAMPLE_QUESTIONS, (type(block).__name__, shown)
+    for lang in ("ar", "en"):
+        updates = switch.fn(lang)
+        assert len(updates) == len(switch.outputs)
+        labels = {u.get("label") for u in updates} | {u.get("value") for u in updates}
+        assert {tr("tab_calc", lang), tr("tab_negotiation", lang), tr("calc_years", lang), tr("nego_rounds", lang), tr("first_steps", lang)} <= labels
+        assert "Calculs" not in labels and "Tours de négociation" not in labels
+        calc_pick = next(u for u in updates if u.get("label") == tr("calc_pick", lang))
+        assert calc_pick["choices"][0] == (tr("calc_seniority", lang), "seniority") and len(calc_pick["choices"]) == 7
+    french = switch.fn("xx")  # anything else: French
+    assert any(u.get("label") == "Votre question (français, arabe ou anglais)" for u in french)
 
 
 def test_status_line_names_the_model_state_and_the_counts(ui, settings):

@@ -6,22 +6,24 @@ the article it rests on, so that a negotiator can read the reasoning aloud, not 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import gradio as gr
 
 from rag import calc
 from rag.web.render import md_escape
+from rag.web.texts import choices, tr
 
-CALCULATORS = [
-    ("Prime d'ancienneté (art. 350)", calc.CalcName.SENIORITY),
-    ("Indemnité de licenciement (art. 52–53)", calc.CalcName.SEVERANCE),
-    ("Congé payé annuel (art. 231–232)", calc.CalcName.LEAVE),
-    ("Délégués des salariés (art. 433)", calc.CalcName.DELEGATES),
-    ("Représentants syndicaux (art. 470)", calc.CalcName.UNION_REPS),
-    ("Majoration d'une heure supplémentaire (art. 201)", calc.CalcName.OVERTIME),
-    ("Salaire minimum mensuel (décret 2-25-983, art. 184)", calc.CalcName.MINIMUM_WAGE),
-]
+# each calculator and the key of its name in rag.web.texts
+CALCULATORS = {
+    calc.CalcName.SENIORITY: "calc_seniority",
+    calc.CalcName.SEVERANCE: "calc_severance",
+    calc.CalcName.LEAVE: "calc_leave",
+    calc.CalcName.DELEGATES: "calc_delegates",
+    calc.CalcName.UNION_REPS: "calc_union_reps",
+    calc.CalcName.OVERTIME: "calc_overtime",
+    calc.CalcName.MINIMUM_WAGE: "calc_minimum_wage",
+}
 # which inputs each calculator reads
 FIELDS = {
     calc.CalcName.SENIORITY: {"years", "wage"},
@@ -85,24 +87,35 @@ def show_fields(name: str) -> list[dict]:
     return [gr.update(visible=field in wanted) for field in ("years", "wage", "months", "age", "employees", "hour", "day", "rest_day", "date")]
 
 
-def build_calc_tab() -> None:
-    """Inside a ``gr.Tab``: the calculator picker, its inputs, the result with its arithmetic."""
-    gr.Markdown("Calculs faits par le programme à partir des règles du Code du travail (jamais par le modèle) : "
-                "chaque résultat donne son calcul et son article.")
+def calculator_choices(lang: str = "fr") -> list[tuple[str, str]]:
+    return choices({str(name): key for name, key in CALCULATORS.items()}, lang)
+
+
+def day_choices(lang: str = "fr") -> list[tuple[str, str]]:
+    return choices({day: f"day_{day}" for day in calc.WEEKDAYS}, lang)
+
+
+def build_calc_tab(lab: Callable | None = None) -> None:
+    """Inside a ``gr.Tab``: the calculator picker, its inputs, the result with its arithmetic.
+    ``lab(component, text_key, prop)`` registers a text for the language switch."""
+    lab = lab or (lambda component, key, prop="label": component)
+    lab(gr.Markdown(tr("calc_intro")), "calc_intro", "value")
     with gr.Row():
         with gr.Column(scale=1):
-            name = gr.Dropdown([(label, str(value)) for label, value in CALCULATORS], value=str(calc.CalcName.SENIORITY), label="Calcul")
-            years = gr.Number(label="Ancienneté (années)", value=None)
-            wage = gr.Number(label="Salaire mensuel (MAD, facultatif)", value=None)
-            months = gr.Number(label="Mois de service dans l'année", value=None, visible=False)
-            age = gr.Number(label="Âge (facultatif)", value=None, visible=False)
-            employees = gr.Number(label="Effectif (salariés)", value=None, visible=False)
-            hour = gr.Textbox(label="Heure (HH:MM)", visible=False)
-            days = [(d.capitalize(), d) for d in calc.WEEKDAYS]
-            day = gr.Dropdown(days, value="mardi", label="Jour", visible=False)
-            rest_day = gr.Dropdown(days, value=calc.DEFAULT_REST_DAY, label="Jour du repos hebdomadaire", visible=False)
-            on = gr.Textbox(label="Date (AAAA-MM-JJ, facultatif : aujourd'hui)", visible=False)
-            button = gr.Button("Calculer", variant="primary")
+            name = lab(gr.Dropdown(calculator_choices(), value=str(calc.CalcName.SENIORITY), label=tr("calc_pick")), "calc_pick")
+            lab(name, calculator_choices, "choices")
+            years = lab(gr.Number(label=tr("calc_years"), value=None), "calc_years")
+            wage = lab(gr.Number(label=tr("calc_wage"), value=None), "calc_wage")
+            months = lab(gr.Number(label=tr("calc_months"), value=None, visible=False), "calc_months")
+            age = lab(gr.Number(label=tr("calc_age"), value=None, visible=False), "calc_age")
+            employees = lab(gr.Number(label=tr("calc_employees"), value=None, visible=False), "calc_employees")
+            hour = lab(gr.Textbox(label=tr("calc_hour"), visible=False), "calc_hour")
+            day = lab(gr.Dropdown(day_choices(), value="mardi", label=tr("calc_day"), visible=False), "calc_day")
+            lab(day, day_choices, "choices")
+            rest_day = lab(gr.Dropdown(day_choices(), value=calc.DEFAULT_REST_DAY, label=tr("calc_rest_day"), visible=False), "calc_rest_day")
+            lab(rest_day, day_choices, "choices")
+            on = lab(gr.Textbox(label=tr("calc_date"), visible=False), "calc_date")
+            button = lab(gr.Button(tr("calc_btn"), variant="primary"), "calc_btn", "value")
         with gr.Column(scale=2):
             result = gr.Markdown("", elem_classes=["bidi"], elem_id="calc-result")
     inputs = [name, years, wage, months, age, employees, hour, day, rest_day, on]

@@ -23,8 +23,8 @@ from rag.web.drafting import MAX_CONTEXT_CHARS, MAX_TOPIC_CHARS, DraftingTab
 from rag.web.project import ProjectTab, project_state
 from rag.web.security import DOWNLOAD_TTL_S, LOOPBACK_HOSTS, Authenticator, DownloadGuard, SecurityHeaders
 from rag.web.texts import (
-    COMPARISON_HEADERS, DOCUMENT_HEADERS, EXAMPLE_QUESTIONS, FILTER_KINDS, KIND_LABELS, LANG_INDEX, LANG_LABELS, PROJECT_HEADERS,
-    RESULT_HEADERS, SEARCH_HEADERS, VARIANT_LABELS, tr,
+    COMPARISON_HEADERS, DOCUMENT_HEADERS, EXAMPLE_QUESTIONS, FILTER_KINDS, KIND_LABELS, LANGUAGES, LANG_LABELS, PROJECT_HEADERS,
+    RESULT_HEADERS, RTL_LANGS, SEARCH_HEADERS, VARIANT_LABELS, Labels, choices, tr,
 )
 from rag.workspace import MAX_CONVERSATION_TITLE
 
@@ -38,12 +38,12 @@ ADD_OUTPUTS = ("draft_notice",) + PROJECT_OUTPUTS
 EXPORT_OUTPUTS = ("export_file", "project_notice")
 CORPUS_OUTPUTS = ("index_results", "documents", "remove_pick", "source", "status", "corpus_notice", "search_source")
 LOAD_OUTPUTS = ("status", "conversations", "source", "documents", "remove_pick", "admin_box", "admin_notice") + PROJECT_OUTPUTS + ("search_source",)
-AFTER_CHAT_OUTPUTS = ("article_prev", "article_next", "confirm_delete", "cancel_delete", "conv_title")
-READ_OUTPUTS = CHAT_OUTPUTS + AFTER_CHAT_OUTPUTS
+AFTER_CHAT_OUTPUTS = ("article_prev", "article_next", "confirm_delete", "cancel_delete")
+READ_OUTPUTS = CHAT_OUTPUTS + ("article_prev", "article_next", "confirm_delete", "cancel_delete")
 RENAME_OUTPUTS = ("conversation", "conversations", "conv_title", "chat_notice")
 CONV_EXPORT_OUTPUTS = ("conv_file", "chat_notice")
 ASK_DELETE_OUTPUTS = ("confirm_delete", "cancel_delete", "delete_pending", "chat_notice")
-DELETE_OUTPUTS = CHAT_OUTPUTS + AFTER_CHAT_OUTPUTS + ("delete_pending",)
+DELETE_OUTPUTS = CHAT_OUTPUTS + ("article_prev", "article_next", "confirm_delete", "cancel_delete", "delete_pending")
 SEARCH_OUTPUTS = ("search_results", "search_rows", "search_notice", "search_article")
 
 CSS = """
@@ -60,6 +60,14 @@ CSS = """
 .clause-citations pre { white-space: pre-wrap; unicode-bidi: plaintext; font-size: .9em; }
 #status-line { font-size: .9em; opacity: .85; }
 """
+
+
+def kind_choices(lang: str = "fr") -> list[tuple[str, str]]:
+    return choices({kind: f"kind_{kind}" for kind in FILTER_KINDS}, lang)
+
+
+def variant_choices(lang: str = "fr") -> list[tuple[str, str]]:
+    return choices({variant: f"variant_{variant}" for variant in VARIANT_LABELS}, lang)
 
 
 class Handlers:
@@ -195,25 +203,19 @@ def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard |
     """The whole interface over one engine. ``users`` (from the users file) turns admin checks on."""
     h = Handlers(engine, settings, users=users, guard=guard)
     C: dict[str, Any] = {}
-    labelled: list[tuple[Any, str, str]] = []  # (component, property, text key) for the language switch
-
-    def lab(component, key: str, prop: str = "label"):
-        labelled.append((component, prop, key))
-        return component
+    lab = Labels()  # every text that follows the interface language
 
     def wire(trigger, fn: Callable, inputs, names: tuple[str, ...], **options):
         return trigger(bind_outputs(fn, names, C), inputs, [C[n] for n in names], **options)
 
     with gr.Blocks(title="Ittifaq — اتفاق", analytics_enabled=False, delete_cache=(1800, DOWNLOAD_TTL_S)) as demo:
         with gr.Row(equal_height=True):
-            gr.Markdown("## Ittifaq — اتفاق\nAssistant hors ligne pour la négociation de la convention collective des centres d'appels.")
-            ui_lang = lab(gr.Radio([("Français", "fr"), ("English", "en"), ("العربية", "ar")], value="fr", label=tr("ui_lang"), scale=0, min_width=280), "ui_lang")
+            lab(gr.Markdown(tr("app_intro")), "app_intro", "value")
+            ui_lang = lab(gr.Radio(list(LANGUAGES), value="fr", label=tr("ui_lang"), scale=0, min_width=280), "ui_lang")
         C["status"] = gr.Markdown(h.corpus.status_line(), elem_id="status-line")
-        tabs = []
         with gr.Tabs():
-            with gr.Tab(tr("tab_chat")) as tab:
-                tabs.append((tab, "tab_chat"))
-                with gr.Accordion("Premiers pas", open=True):
+            with lab(gr.Tab(tr("tab_chat")), "tab_chat"):
+                with lab(gr.Accordion(tr("first_steps"), open=True), "first_steps"):
                     C["welcome"] = gr.Markdown(h.chat.welcome_markdown(), elem_id="welcome")
                     with gr.Row():
                         example_buttons = [gr.Button(q, size="sm", variant="secondary") for q in EXAMPLE_QUESTIONS]
@@ -233,9 +235,9 @@ def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard |
                             rename_btn = lab(gr.Button(tr("rename_conv"), size="sm"), "rename_conv", "value")
                             export_conv_btn = lab(gr.Button(tr("export_conv"), size="sm"), "export_conv", "value")
                         C["conv_file"] = lab(gr.File(label=tr("conv_file"), interactive=False), "conv_file")
-                        with gr.Accordion(tr("filters"), open=False) as acc:
-                            labelled.append((acc, "label", "filters"))
-                            kinds = lab(gr.Dropdown([(KIND_LABELS[k], k) for k in FILTER_KINDS], value=[], multiselect=True, label=tr("kinds")), "kinds")
+                        with lab(gr.Accordion(tr("filters"), open=False), "filters"):
+                            kinds = lab(gr.Dropdown(kind_choices(), value=[], multiselect=True, label=tr("kinds")), "kinds")
+                            lab(kinds, kind_choices, "choices")
                             langs = lab(gr.Dropdown([(v, k) for k, v in LANG_LABELS.items()], value=[], multiselect=True, label=tr("langs")), "langs")
                             C["source"] = lab(gr.Dropdown(choices=h.chat.source_choices(), value="", label=tr("source")), "source")
                     with gr.Column(scale=3):
@@ -252,16 +254,17 @@ def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard |
                         C["excerpt_title"] = gr.Markdown("", elem_classes=["bidi"])
                         C["excerpt_text"] = lab(gr.Textbox(label=tr("excerpt_text"), lines=14, max_lines=30, interactive=False, elem_classes=["bidi"]), "excerpt_text")
 
-            with gr.Tab(tr("tab_draft")) as tab:
-                tabs.append((tab, "tab_draft"))
+            with lab(gr.Tab(tr("tab_draft")), "tab_draft"):
                 C["clause"] = gr.State(None)
                 with gr.Row():
                     with gr.Column(scale=2):
                         topic = lab(gr.Dropdown(h.drafting.library_choices(), value=None, label=tr("library_topic")), "library_topic")
                         free_topic = lab(gr.Textbox(label=tr("free_topic"), max_length=MAX_TOPIC_CHARS), "free_topic")
-                        demands = lab(gr.Textbox(label=tr("demands"), lines=4, placeholder="prime d'ancienneté 8 % après 2 ans", elem_classes=["bidi"]), "demands")
+                        demands = lab(gr.Textbox(label=tr("demands"), lines=4, placeholder=tr("demands_example"), elem_classes=["bidi"]), "demands")
+                        lab(demands, "demands_example", "placeholder")
                         context = lab(gr.Textbox(label=tr("context"), lines=2, max_length=MAX_CONTEXT_CHARS), "context")
-                        variant = lab(gr.Radio([(v, k) for k, v in VARIANT_LABELS.items()], value="target", label=tr("variant")), "variant")
+                        variant = lab(gr.Radio(variant_choices(), value="target", label=tr("variant")), "variant")
+                        lab(variant, variant_choices, "choices")
                         use_model = lab(gr.Checkbox(value=False, label=tr("use_model")), "use_model")
                         draft_btn = lab(gr.Button(tr("draft_btn"), variant="primary"), "draft_btn", "value")
                     with gr.Column(scale=3):
@@ -275,8 +278,7 @@ def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard |
                         add_btn = lab(gr.Button(tr("add_btn"), variant="primary"), "add_btn", "value")
                         C["draft_notice"] = gr.Markdown("")
 
-            with gr.Tab(tr("tab_project")) as tab:
-                tabs.append((tab, "tab_project"))
+            with lab(gr.Tab(tr("tab_project")), "tab_project"):
                 C["project_title"] = lab(gr.Textbox(label=tr("project_title"), max_length=300), "project_title")
                 C["project_preamble"] = lab(gr.Textbox(label=tr("project_preamble"), lines=4, elem_classes=["bidi"]), "project_preamble")
                 save_meta = lab(gr.Button(tr("save_meta"), size="sm"), "save_meta", "value")
@@ -293,21 +295,19 @@ def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard |
                 C["project_notice"] = gr.Markdown("")
                 C["project_preview"] = lab(gr.Textbox(label=tr("project_preview"), lines=16, max_lines=60, interactive=False, elem_classes=["bidi"]), "project_preview")
 
-            with gr.Tab("Calculs"):
+            with lab(gr.Tab(tr("tab_calc")), "tab_calc"):
                 from rag.web.calculators import build_calc_tab
 
-                build_calc_tab()
+                build_calc_tab(lab)
 
-            with gr.Tab("Négociation"):
+            with lab(gr.Tab(tr("tab_negotiation")), "tab_negotiation"):
                 from rag.library import load_library, load_rules
                 from rag.web.negotiation import build_negotiation_tab
 
-                build_negotiation_tab(settings, load_library(settings.clauses_dir), load_rules(settings.rules_file), h.chat.user_of, h.shared.downloads.copy)
+                build_negotiation_tab(settings, load_library(settings.clauses_dir), load_rules(settings.rules_file), h.chat.user_of, h.shared.downloads.copy, lab=lab)
 
-            with gr.Tab(tr("tab_corpus")) as tab:
-                tabs.append((tab, "tab_corpus"))
-                with gr.Accordion(tr("search_corpus"), open=True) as acc:
-                    labelled.append((acc, "label", "search_corpus"))
+            with lab(gr.Tab(tr("tab_corpus")), "tab_corpus"):
+                with lab(gr.Accordion(tr("search_corpus"), open=True), "search_corpus"):
                     with gr.Row():
                         search_query = lab(gr.Textbox(label=tr("search_query"), lines=1, scale=4, elem_classes=["bidi"]), "search_query")
                         search_btn = lab(gr.Button(tr("search_btn"), variant="primary", scale=1), "search_btn", "value")
@@ -380,15 +380,14 @@ def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard |
 
         wire(demo.load, h.on_load, None, LOAD_OUTPUTS)
 
-        all_labelled = labelled + [(tab, "label", key) for tab, key in tabs]
-
         def set_language(lang: str):
-            lang = lang if lang in LANG_INDEX else "fr"
-            return [gr.update(**{prop: tr(key, lang)}) for _, prop, key in all_labelled]
+            return lab.updates(lang)
 
+        # the page turns right-to-left for Arabic (Gradio's layout follows the document direction)
         ui_lang.change(
-            set_language, [ui_lang], [c for c, _, _ in all_labelled], queue=False,
-            js="(lang) => { document.documentElement.setAttribute('dir', lang === 'ar' ? 'rtl' : 'ltr'); document.documentElement.setAttribute('lang', lang); return lang; }",
+            set_language, [ui_lang], lab.components(), queue=False,
+            js=f"(lang) => {{ const rtl = {sorted(RTL_LANGS)!r}.includes(lang); document.documentElement.setAttribute('dir', rtl ? 'rtl' : 'ltr'); "
+               "document.documentElement.setAttribute('lang', lang); return lang; }",
         )
 
     demo.handlers = h  # for tests and app.py

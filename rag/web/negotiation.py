@@ -167,9 +167,15 @@ class NegotiationHandlers:
 
 
 def build_negotiation_tab(settings, library: list, rules: dict, user_of: Callable[[Any], str | None],
-                          deliver: Callable[[Path, str | None], Path] | None = None, db: Database | None = None) -> NegotiationHandlers | None:
-    """Lay out the tab inside the caller's ``with gr.Tab(...)`` block and wire it."""
+                          deliver: Callable[[Path, str | None], Path] | None = None, db: Database | None = None,
+                          lab: Callable | None = None) -> NegotiationHandlers | None:
+    """Lay out the tab inside the caller's ``with gr.Tab(...)`` block and wire it.
+    ``lab(component, text_key, prop)`` registers a text for the language switch."""
     import gradio as gr
+
+    from rag.web.texts import tr
+
+    lab = lab or (lambda component, key, prop="label": component)
 
     try:
         database = db or open_database(settings)
@@ -180,40 +186,40 @@ def build_negotiation_tab(settings, library: list, rules: dict, user_of: Callabl
     comparison = gr.State(None)
     version = gr.State(None)
     with gr.Row():
-        project = gr.Dropdown(choices=[], value=None, label="Projet", scale=3)
-        refresh = gr.Button("Actualiser", scale=0)
+        project = lab(gr.Dropdown(choices=[], value=None, label=tr("nego_project"), scale=3), "nego_project")
+        refresh = lab(gr.Button(tr("nego_refresh"), scale=0), "nego_refresh", "value")
     notice = gr.Markdown("")
-    rounds = gr.Dataframe(headers=ROUND_COLUMNS, value=[], interactive=False, label="Tours de négociation")
+    rounds = lab(gr.Dataframe(headers=ROUND_COLUMNS, value=[], interactive=False, label=tr("nego_rounds")), "nego_rounds")
     with gr.Row():
-        round_note = gr.Textbox(label="Note du nouveau tour", scale=3)
-        new_round = gr.Button("Ouvrir un nouveau tour", scale=1)
-    clauses = gr.Dataframe(headers=CLAUSE_COLUMNS, value=[], interactive=False, label="Clauses du dernier tour (statut, mandat)")
+        round_note = lab(gr.Textbox(label=tr("nego_round_note"), scale=3), "nego_round_note")
+        new_round = lab(gr.Button(tr("nego_new_round"), scale=1), "nego_new_round", "value")
+    clauses = lab(gr.Dataframe(headers=CLAUSE_COLUMNS, value=[], interactive=False, label=tr("nego_clauses")), "nego_clauses")
     with gr.Row():
         with gr.Column(scale=3):
-            clause = gr.Dropdown(choices=[], value=None, label="Clause")
-            text = gr.Textbox(label="Texte (dernier tour)", lines=10, max_lines=30)
-            status = gr.Radio(STATUS_CHOICES, label="Statut")
-            save = gr.Button("Enregistrer", variant="primary")
+            clause = lab(gr.Dropdown(choices=[], value=None, label=tr("nego_clause")), "nego_clause")
+            text = lab(gr.Textbox(label=tr("nego_text"), lines=10, max_lines=30), "nego_text")
+            status = lab(gr.Radio(STATUS_CHOICES, label=tr("nego_status")), "nego_status")
+            save = lab(gr.Button(tr("nego_save"), variant="primary"), "nego_save", "value")
         with gr.Column(scale=2):
-            history = gr.Markdown("", label="Historique")
-    with gr.Accordion("Contre-proposition patronale", open=False):
-        upload = gr.File(label="Document (DOCX, PDF, MD, TXT)", file_types=[".docx", ".pdf", ".md", ".txt"])
-        compare = gr.Button("Comparer")
+            history = lab(gr.Markdown("", label=tr("nego_history")), "nego_history")
+    with lab(gr.Accordion(tr("nego_counter"), open=False), "nego_counter"):
+        upload = lab(gr.File(label=tr("nego_counter_file"), file_types=[".docx", ".pdf", ".md", ".txt"]), "nego_counter_file")
+        compare = lab(gr.Button(tr("nego_compare")), "nego_compare", "value")
         diff = gr.HTML("")
-        apply = gr.Button("Enregistrer leurs textes comme contre-propositions")
-    with gr.Accordion("Modifications suivies (Word)", open=False):
+        apply = lab(gr.Button(tr("nego_apply")), "nego_apply", "value")
+    with lab(gr.Accordion(tr("nego_redline_box"), open=False), "nego_redline_box"):
         with gr.Row():
-            from_round = gr.Number(value=1, precision=0, label="Depuis le tour")
-            to_round = gr.Number(value=None, precision=0, label="Jusqu'au tour (vide = dernier)")
-        redline = gr.Button("DOCX avec modifications suivies")
-        redline_file = gr.File(label="Téléchargement", interactive=False)
-    with gr.Accordion("Chiffrage des revendications", open=False):
-        grid = gr.File(label="Grille de salaires (CSV ou XLSX)", file_types=[".csv", ".xlsx"])
-        years = gr.Slider(1, 10, value=3, step=1, label="Durée de l'accord (années)")
-        cost = gr.Button("Chiffrer")
+            from_round = lab(gr.Number(value=1, precision=0, label=tr("nego_from_round")), "nego_from_round")
+            to_round = lab(gr.Number(value=None, precision=0, label=tr("nego_to_round")), "nego_to_round")
+        redline = lab(gr.Button(tr("nego_redline")), "nego_redline", "value")
+        redline_file = lab(gr.File(label=tr("nego_download"), interactive=False), "nego_download")
+    with lab(gr.Accordion(tr("nego_costing_box"), open=False), "nego_costing_box"):
+        grid = lab(gr.File(label=tr("nego_grid"), file_types=[".csv", ".xlsx"]), "nego_grid")
+        years = lab(gr.Slider(1, 10, value=3, step=1, label=tr("nego_years")), "nego_years")
+        cost = lab(gr.Button(tr("nego_cost")), "nego_cost", "value")
         cost_table = gr.Dataframe(headers=COST_COLUMNS, value=[], interactive=False)
-        cost_chart = gr.BarPlot(x="année", y="coût", color="revendication", label="Coût annuel par revendication (MAD)")
-        cost_file = gr.File(label="Chiffrage XLSX", interactive=False)
+        cost_chart = lab(gr.BarPlot(x="année", y="coût", color="revendication", label=tr("nego_chart")), "nego_chart")
+        cost_file = lab(gr.File(label=tr("nego_cost_file"), interactive=False), "nego_cost_file")
 
     def views(out: dict) -> dict:
         result = {rounds: out.get("rounds", []), clauses: out.get("clauses", []), notice: out.get("notice", "")}

@@ -22,6 +22,82 @@ TEXTS: dict[str, tuple[str, str, str]] = {
     "tab_draft": ("Rédaction", "Drafting", "الصياغة"),
     "tab_project": ("Projet de convention", "Draft agreement", "مشروع الاتفاقية"),
     "tab_corpus": ("Corpus", "Corpus", "المتن"),
+    "tab_calc": ("Calculs", "Calculations", "الحسابات"),
+    "tab_negotiation": ("Négociation", "Negotiation", "التفاوض"),
+    "app_intro": ("## Ittifaq — اتفاق\nAssistant hors ligne pour la négociation de la convention collective des centres d'appels.",
+                  "## Ittifaq — اتفاق\nOffline assistant for negotiating the call-centre collective agreement.",
+                  "## Ittifaq — اتفاق\nمساعد يعمل دون اتصال بالإنترنت للتفاوض حول الاتفاقية الجماعية لمراكز النداء."),
+    "first_steps": ("Premiers pas", "Getting started", "البداية"),
+    "demands_example": ("prime d'ancienneté 8 % après 2 ans", "seniority bonus 8 % after 2 years", "منحة الأقدمية 8 % بعد سنتين"),
+    # choices: kinds of text (chat filters) and drafting variants
+    "kind_law": ("Loi", "Law", "قانون"),
+    "kind_decree": ("Décret", "Decree", "مرسوم"),
+    "kind_agreement": ("Convention collective", "Collective agreement", "اتفاقية جماعية"),
+    "kind_intl_convention": ("Convention OIT", "ILO convention", "اتفاقية منظمة العمل الدولية"),
+    "kind_press": ("Presse", "Press", "صحافة"),
+    "kind_project": ("Fiche du projet", "Project sheet", "بطاقة المشروع"),
+    "variant_floor": ("Plancher (minimum légal)", "Floor (legal minimum)", "الحد الأدنى القانوني"),
+    "variant_target": ("Cible", "Target", "الهدف"),
+    "variant_ambitious": ("Ambitieuse", "Ambitious", "طموحة"),
+    # the « Calculs » tab
+    "calc_intro": ("Calculs faits par le programme à partir des règles du Code du travail (jamais par le modèle) : "
+                   "chaque résultat donne son calcul et son article.",
+                   "Calculations made by the program from the rules of the Labour Code (never by the model): "
+                   "each result shows its arithmetic and its article.",
+                   "حسابات يجريها البرنامج انطلاقا من قواعد مدونة الشغل (وليس النموذج أبدا): كل نتيجة تبين طريقة حسابها ومادتها."),
+    "calc_pick": ("Calcul", "Calculation", "الحساب"),
+    "calc_seniority": ("Prime d'ancienneté (art. 350)", "Seniority bonus (art. 350)", "منحة الأقدمية (المادة 350)"),
+    "calc_severance": ("Indemnité de licenciement (art. 52–53)", "Severance pay (art. 52–53)", "التعويض عن الفصل (المادتان 52–53)"),
+    "calc_leave": ("Congé payé annuel (art. 231–232)", "Annual paid leave (art. 231–232)", "العطلة السنوية المؤدى عنها (المادتان 231–232)"),
+    "calc_delegates": ("Délégués des salariés (art. 433)", "Staff delegates (art. 433)", "مندوبو الأجراء (المادة 433)"),
+    "calc_union_reps": ("Représentants syndicaux (art. 470)", "Union representatives (art. 470)", "الممثلون النقابيون (المادة 470)"),
+    "calc_overtime": ("Majoration d'une heure supplémentaire (art. 201)", "Overtime premium (art. 201)", "الزيادة عن الساعات الإضافية (المادة 201)"),
+    "calc_minimum_wage": ("Salaire minimum mensuel (décret 2-25-983, art. 184)", "Monthly minimum wage (decree 2-25-983, art. 184)",
+                          "الحد الأدنى للأجر الشهري (المرسوم 2-25-983، المادة 184)"),
+    "calc_years": ("Ancienneté (années)", "Seniority (years)", "الأقدمية (بالسنوات)"),
+    "calc_wage": ("Salaire mensuel (MAD, facultatif)", "Monthly wage (MAD, optional)", "الأجر الشهري (بالدرهم، اختياري)"),
+    "calc_months": ("Mois de service dans l'année", "Months of service in the year", "أشهر العمل خلال السنة"),
+    "calc_age": ("Âge (facultatif)", "Age (optional)", "السن (اختياري)"),
+    "calc_employees": ("Effectif (salariés)", "Headcount (employees)", "عدد الأجراء"),
+    "calc_hour": ("Heure (HH:MM)", "Time (HH:MM)", "الساعة (HH:MM)"),
+    "calc_day": ("Jour", "Day", "اليوم"),
+    "calc_rest_day": ("Jour du repos hebdomadaire", "Weekly rest day", "يوم الراحة الأسبوعية"),
+    "calc_date": ("Date (AAAA-MM-JJ, facultatif : aujourd'hui)", "Date (YYYY-MM-DD, optional: today)", "التاريخ (YYYY-MM-DD، اختياري: اليوم)"),
+    "calc_btn": ("Calculer", "Calculate", "احسب"),
+    "day_lundi": ("Lundi", "Monday", "الاثنين"),
+    "day_mardi": ("Mardi", "Tuesday", "الثلاثاء"),
+    "day_mercredi": ("Mercredi", "Wednesday", "الأربعاء"),
+    "day_jeudi": ("Jeudi", "Thursday", "الخميس"),
+    "day_vendredi": ("Vendredi", "Friday", "الجمعة"),
+    "day_samedi": ("Samedi", "Saturday", "السبت"),
+    "day_dimanche": ("Dimanche", "Sunday", "الأحد"),
+    # the « Négociation » tab
+    "nego_project": ("Projet", "Project", "المشروع"),
+    "nego_refresh": ("Actualiser", "Refresh", "تحديث"),
+    "nego_rounds": ("Tours de négociation", "Negotiation rounds", "جولات التفاوض"),
+    "nego_round_note": ("Note du nouveau tour", "Note for the new round", "ملاحظة الجولة الجديدة"),
+    "nego_new_round": ("Ouvrir un nouveau tour", "Open a new round", "فتح جولة جديدة"),
+    "nego_clauses": ("Clauses du dernier tour (statut, mandat)", "Clauses of the last round (status, mandate)", "بنود الجولة الأخيرة (الوضع، التفويض)"),
+    "nego_clause": ("Clause", "Clause", "البند"),
+    "nego_text": ("Texte (dernier tour)", "Text (last round)", "النص (الجولة الأخيرة)"),
+    "nego_status": ("Statut", "Status", "الوضع"),
+    "nego_save": ("Enregistrer", "Save", "حفظ"),
+    "nego_history": ("Historique", "History", "السجل"),
+    "nego_counter": ("Contre-proposition patronale", "Employer counter-proposal", "المقترح المضاد للمشغل"),
+    "nego_counter_file": ("Document (DOCX, PDF, MD, TXT)", "Document (DOCX, PDF, MD, TXT)", "الوثيقة (DOCX, PDF, MD, TXT)"),
+    "nego_compare": ("Comparer", "Compare", "قارن"),
+    "nego_apply": ("Enregistrer leurs textes comme contre-propositions", "Save their texts as counter-proposals", "حفظ نصوصهم كمقترحات مضادة"),
+    "nego_redline_box": ("Modifications suivies (Word)", "Tracked changes (Word)", "تتبع التغييرات (Word)"),
+    "nego_from_round": ("Depuis le tour", "From round", "من الجولة"),
+    "nego_to_round": ("Jusqu'au tour (vide = dernier)", "To round (empty = last)", "إلى الجولة (فارغ = الأخيرة)"),
+    "nego_redline": ("DOCX avec modifications suivies", "DOCX with tracked changes", "DOCX مع تتبع التغييرات"),
+    "nego_download": ("Téléchargement", "Download", "تنزيل"),
+    "nego_costing_box": ("Chiffrage des revendications", "Costing of the demands", "تقدير كلفة المطالب"),
+    "nego_grid": ("Grille de salaires (CSV ou XLSX)", "Wage grid (CSV or XLSX)", "شبكة الأجور (CSV أو XLSX)"),
+    "nego_years": ("Durée de l'accord (années)", "Term of the agreement (years)", "مدة الاتفاق (بالسنوات)"),
+    "nego_cost": ("Chiffrer", "Cost the demands", "احسب الكلفة"),
+    "nego_chart": ("Coût annuel par revendication (MAD)", "Yearly cost per demand (MAD)", "الكلفة السنوية لكل مطلب (بالدرهم)"),
+    "nego_cost_file": ("Chiffrage XLSX", "Costing (XLSX)", "تقدير الكلفة (XLSX)"),
     "ui_lang": ("Langue de l'interface", "Interface language", "لغة الواجهة"),
     "conversations": ("Conversations", "Conversations", "المحادثات"),
     "new_conv": ("Nouvelle conversation", "New conversation", "محادثة جديدة"),
@@ -111,6 +187,45 @@ SEARCH_HEADERS = ["Référence", "Article", "Page", "Fichier", "Extrait"]
 DOCUMENT_HEADERS = ["Fichier", "Titre", "Type", "Langue", "Articles", "Passages", "État"]
 
 
+LANGUAGES = (("Français", "fr"), ("English", "en"), ("العربية", "ar"))
+RTL_LANGS = frozenset({"ar"})
+
+
 def tr(key: str, lang: str = "fr") -> str:
     """The interface string ``key`` in ``lang`` (French for an unknown language)."""
     return TEXTS[key][LANG_INDEX.get(lang, 0)]
+
+
+def choices(keys: dict[str, str], lang: str = "fr") -> list[tuple[str, str]]:
+    """Dropdown or radio choices ``(label, value)`` from ``{value: text key}``, labels in ``lang``."""
+    return [(tr(key, lang), value) for value, key in keys.items()]
+
+
+class Labels:
+    """The components whose text follows the interface language: each registered with the
+    property that shows the text (label, value, placeholder, choices) and its text key, or a
+    function of the language for choices."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[object, str, object]] = []
+
+    def __call__(self, component, key, prop: str = "label"):
+        self.entries.append((component, prop, key))
+        return component
+
+    def components(self) -> list:
+        """Each labelled component once, in registration order."""
+        seen: dict[int, object] = {}
+        for component, _, _ in self.entries:
+            seen.setdefault(id(component), component)
+        return list(seen.values())
+
+    def updates(self, lang: str) -> list[dict]:
+        """One update per component (all its translated properties), in :meth:`components` order."""
+        lang = lang if lang in LANG_INDEX else "fr"
+        props: dict[int, dict] = {}
+        for component, prop, key in self.entries:
+            props.setdefault(id(component), {})[prop] = key(lang) if callable(key) else tr(key, lang)
+        import gradio as gr
+
+        return [gr.update(**props[id(c)]) for c in self.components()]
