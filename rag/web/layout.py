@@ -38,12 +38,12 @@ ADD_OUTPUTS = ("draft_notice",) + PROJECT_OUTPUTS
 EXPORT_OUTPUTS = ("export_file", "project_notice")
 CORPUS_OUTPUTS = ("index_results", "documents", "remove_pick", "source", "status", "corpus_notice", "search_source")
 LOAD_OUTPUTS = ("status", "conversations", "source", "documents", "remove_pick", "admin_box", "admin_notice") + PROJECT_OUTPUTS + ("search_source",)
-AFTER_CHAT_OUTPUTS = ("article_prev", "article_next", "confirm_delete", "cancel_delete")
-READ_OUTPUTS = CHAT_OUTPUTS + ("article_prev", "article_next", "confirm_delete", "cancel_delete")
+AFTER_CHAT_OUTPUTS = ("article_prev", "article_next", "confirm_delete", "cancel_delete", "conv_title")
+READ_OUTPUTS = CHAT_OUTPUTS + AFTER_CHAT_OUTPUTS
 RENAME_OUTPUTS = ("conversation", "conversations", "conv_title", "chat_notice")
 CONV_EXPORT_OUTPUTS = ("conv_file", "chat_notice")
 ASK_DELETE_OUTPUTS = ("confirm_delete", "cancel_delete", "delete_pending", "chat_notice")
-DELETE_OUTPUTS = CHAT_OUTPUTS + ("article_prev", "article_next", "confirm_delete", "cancel_delete", "delete_pending")
+DELETE_OUTPUTS = CHAT_OUTPUTS + AFTER_CHAT_OUTPUTS + ("delete_pending",)
 SEARCH_OUTPUTS = ("search_results", "search_rows", "search_notice", "search_article")
 
 CSS = """
