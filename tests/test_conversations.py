@@ -185,3 +185,24 @@ def test_delete_needs_a_confirmation_of_the_same_conversation(ui, saved):
     assert saved["id"] not in [value for _, value in done["conversations"]["choices"]]
     nothing = ui.chat.ask_delete(ws.new_conversation(), _user())
     assert not nothing["confirm_delete"]["visible"] and "Aucune conversation" in nothing["chat_notice"]
+
+
+def test_each_handler_returns_only_the_outputs_its_event_lists(ui, saved):
+    """layout._bound refuses an output name its event does not list: the tuples and the handlers must agree."""
+    from rag.web import layout
+
+    def within(result: dict, names: tuple[str, ...]) -> None:
+        assert set(result) <= set(names), sorted(set(result) - set(names))
+
+    within(ui.chat.after_chat(saved), layout.AFTER_CHAT_OUTPUTS)
+    within(ui.chat.rename_conversation("Titre", saved, _user()), layout.RENAME_OUTPUTS)
+    within(ui.chat.rename_conversation("", saved, _user()), layout.RENAME_OUTPUTS)
+    within(ui.chat.export_conversation(saved, _user()), layout.CONV_EXPORT_OUTPUTS)
+    within(ui.chat.ask_delete(saved, _user()), layout.ASK_DELETE_OUTPUTS)
+    within(ui.chat.cancel_delete(), layout.ASK_DELETE_OUTPUTS)
+    within(ui.chat.read_next(saved, _user()), layout.READ_OUTPUTS)
+    within(ui.chat.confirm_delete("0" * 32, saved, _user()), layout.DELETE_OUTPUTS)
+    within(ui.chat.confirm_delete(saved["id"], saved, _user()), layout.DELETE_OUTPUTS)
+    within(ui.corpus.search_corpus("durée", [], [], ""), layout.SEARCH_OUTPUTS)
+    within(ui.corpus.corpus_state(), layout.CORPUS_OUTPUTS)
+    within(ui.on_load(_user()), layout.LOAD_OUTPUTS)

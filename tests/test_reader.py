@@ -350,6 +350,9 @@ def test_chat_neighbour_buttons_walk_the_text(ui):
     conversation = list(ui.chat.chat_submit("article 4", None, None, None, None, _user()))[-1]["conversation"]
     state = ui.chat.read_next(conversation, _user())
     assert state["chatbot"][-2]["content"] == "article 4 bis" and "bulletin de paie" in state["chatbot"][-1]["content"]
+    from rag.web.layout import READ_OUTPUTS
+
+    assert set(state) <= set(READ_OUTPUTS)  # the event lists every output the handler returns
     state = ui.chat.read_next(state["conversation"], _user())
     assert state["chatbot"][-2]["content"] == "article 5"
     assert state["article_next"]["visible"] is False and state["article_prev"]["visible"] is True  # art. 5 is the last
