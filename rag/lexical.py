@@ -177,15 +177,18 @@ _CODE_VERSION: str | None = None
 
 
 def _code_version() -> str:
-    """This module's source and bm25s' version: a change to the tokeniser must not load old files."""
+    """This module's source, bm25s' and the stemmers' versions: a change to the tokeniser must not
+    load old files."""
     global _CODE_VERSION
     if _CODE_VERSION is None:
         try:
             source = Path(__file__).read_bytes()
         except OSError:
             source = b""
-        bm25s_version = str(getattr(_bm25s(), "__version__", "?"))  # not importlib.metadata: 80 ms
-        _CODE_VERSION = hashlib.sha256(source + b"\0" + bm25s_version.encode()).hexdigest()
+        import Stemmer
+
+        versions = f"{getattr(_bm25s(), '__version__', '?')}|{Stemmer.version()}"  # not importlib.metadata: 80 ms
+        _CODE_VERSION = hashlib.sha256(source + b"\0" + versions.encode()).hexdigest()
     return _CODE_VERSION
 
 
