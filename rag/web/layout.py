@@ -51,6 +51,11 @@ CSS = """
   unicode-bidi: plaintext; text-align: start;
 }
 [dir=rtl] #chatbot .message, [dir=rtl] .bidi { direction: rtl; }
+/* Gradio marks every block dir=ltr: in Arabic the blocks follow the page instead */
+html[dir=rtl] .gradio-container [dir=ltr], html[dir=rtl] .prose { direction: rtl; }
+/* texts written by the handlers (French for now) and the example questions keep their own direction on an Arabic page */
+html[dir=rtl] #status-line p, html[dir=rtl] #welcome p, html[dir=rtl] #welcome li { unicode-bidi: plaintext; text-align: start; }
+html[dir=rtl] .gradio-container button { unicode-bidi: plaintext; }
 .floor-checks { list-style: none; padding-left: 0; margin: 0; }
 .floor-checks li { margin: .3em 0; line-height: 1.35; }
 .check-ok { color: #1a7f37; }
