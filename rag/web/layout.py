@@ -36,6 +36,9 @@ DRAFT_OUTPUTS = ("clause", "clause_title", "clause_text", "checks", "comparison"
 PROJECT_OUTPUTS = ("project_title", "project_preamble", "project_table", "clause_pick", "project_preview", "project_notice")
 ADD_OUTPUTS = ("draft_notice",) + PROJECT_OUTPUTS
 EXPORT_OUTPUTS = ("export_file", "project_notice")
+# a change in the Projet de convention tab, then its sync into the negotiation (rag.web.project)
+PROJECT_SYNC_OUTPUTS = PROJECT_OUTPUTS + ("project_conflicts", "clause_edit")
+SYNC_OUTPUTS = ("project_notice", "project_conflicts")
 CORPUS_OUTPUTS = ("index_results", "documents", "remove_pick", "source", "status", "corpus_notice", "search_source")
 LOAD_OUTPUTS = ("status", "conversations", "source", "documents", "remove_pick", "admin_box", "admin_notice") + PROJECT_OUTPUTS + ("search_source",)
 AFTER_CHAT_OUTPUTS = ("article_prev", "article_next", "confirm_delete", "cancel_delete", "conv_title")
@@ -293,11 +296,15 @@ def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard |
                     up_btn = lab(gr.Button(tr("up"), scale=1), "up", "value")
                     down_btn = lab(gr.Button(tr("down"), scale=1), "down", "value")
                     remove_clause_btn = lab(gr.Button(tr("remove_clause"), variant="stop", scale=1), "remove_clause", "value")
+                C["clause_edit"] = lab(gr.Textbox(label=tr("clause_edit"), lines=6, max_lines=30, elem_classes=["bidi"]), "clause_edit")
+                edit_clause_btn = lab(gr.Button(tr("edit_clause"), size="sm"), "edit_clause", "value")
                 with gr.Row():
                     export_md = lab(gr.Button(tr("export_md"), variant="primary"), "export_md", "value")
                     export_docx = lab(gr.Button(tr("export_docx"), variant="primary"), "export_docx", "value")
                 C["export_file"] = lab(gr.File(label=tr("export_file"), interactive=False), "export_file")
-                C["project_notice"] = gr.Markdown("")
+                C["project_notice"] = gr.Markdown("", elem_id="project-notice")
+                C["project_conflicts"] = gr.HTML("", elem_id="project-conflicts")
+                take_btn = lab(gr.Button(tr("take_negotiation"), size="sm"), "take_negotiation", "value")
                 C["project_preview"] = lab(gr.Textbox(label=tr("project_preview"), lines=16, max_lines=60, interactive=False, elem_classes=["bidi"]), "project_preview")
 
             with lab(gr.Tab(tr("tab_calc")), "tab_calc"):
@@ -305,11 +312,12 @@ def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard |
 
                 build_calc_tab(lab)
 
-            with lab(gr.Tab(tr("tab_negotiation")), "tab_negotiation"):
+            with lab(gr.Tab(tr("tab_negotiation")), "tab_negotiation") as negotiation_tab:
                 from rag.library import load_library, load_rules
                 from rag.web.negotiation import build_negotiation_tab
 
-                build_negotiation_tab(settings, load_library(settings.clauses_dir), load_rules(settings.rules_file), h.chat.user_of, h.shared.downloads.copy, lab=lab)
+                build_negotiation_tab(settings, load_library(settings.clauses_dir), load_rules(settings.rules_file), h.chat.user_of, h.shared.downloads.copy, lab=lab,
+                                      db=h.project.database, tab=negotiation_tab)
 
             with lab(gr.Tab(tr("tab_corpus")), "tab_corpus"):
                 with lab(gr.Accordion(tr("search_corpus"), open=True), "search_corpus"):
@@ -364,13 +372,17 @@ def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard |
         wire(C["confirm_delete"].click, h.chat.confirm_delete, [C["delete_pending"], C["conversation"]], DELETE_OUTPUTS, queue=False)
 
         wire(draft_btn.click, h.drafting.draft_clause, [topic, free_topic, demands, context, variant, use_model], DRAFT_OUTPUTS, **model_queue)
-        wire(add_btn.click, h.drafting.add_to_project, [C["clause"], C["clause_text"]], ADD_OUTPUTS)
+        added = wire(add_btn.click, h.drafting.add_to_project, [C["clause"], C["clause_text"]], ADD_OUTPUTS)
+        wire(added.then, h.project.sync_negotiation, None, SYNC_OUTPUTS)
 
         meta = [C["project_title"], C["project_preamble"]]
-        wire(save_meta.click, h.project.save_project_meta, meta, PROJECT_OUTPUTS)
-        wire(up_btn.click, h.project.move_clause_up, [C["clause_pick"]], PROJECT_OUTPUTS)
-        wire(down_btn.click, h.project.move_clause_down, [C["clause_pick"]], PROJECT_OUTPUTS)
-        wire(remove_clause_btn.click, h.project.remove_clause, [C["clause_pick"]], PROJECT_OUTPUTS)
+        wire(save_meta.click, h.project.save_project_meta, meta, PROJECT_SYNC_OUTPUTS)
+        wire(up_btn.click, h.project.move_clause_up, [C["clause_pick"]], PROJECT_SYNC_OUTPUTS)
+        wire(down_btn.click, h.project.move_clause_down, [C["clause_pick"]], PROJECT_SYNC_OUTPUTS)
+        wire(remove_clause_btn.click, h.project.remove_clause, [C["clause_pick"]], PROJECT_SYNC_OUTPUTS)
+        wire(C["clause_pick"].input, h.project.pick_clause, [C["clause_pick"]], ("clause_edit",), queue=False)
+        wire(edit_clause_btn.click, h.project.edit_clause, [C["clause_pick"], C["clause_edit"]], PROJECT_SYNC_OUTPUTS)
+        wire(take_btn.click, h.project.take_negotiation_texts, None, PROJECT_SYNC_OUTPUTS)
         wire(export_md.click, h.project.export_markdown, meta, EXPORT_OUTPUTS)
         wire(export_docx.click, h.project.export_docx, meta, EXPORT_OUTPUTS)
 

@@ -14,14 +14,17 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from rag.db import STATUS_LABELS, ClauseStatus, Database, DatabaseError, migrate_workspaces, open_database
-from rag.negotiation import Negotiation, RoundClosed, StaleVersion, create_project, projects_for
+from rag.db import STATUS_LABELS, ClauseStatus, Database, DatabaseError, Project, migrate_workspaces, open_database
+from rag.negotiation import (
+    Negotiation, RoundClosed, StaleVersion, create_project, projects_for, share_project, sync_workspace_project, teams_for,
+)
 
 log = logging.getLogger(__name__)
 
 STATUS_CHOICES = [(label, status.value) for status, label in STATUS_LABELS.items()]
 CLAUSE_COLUMNS = ["N°", "Clause", "Statut", "Version", "Dernier auteur", "Mandat"]
 ROUND_COLUMNS = ["Tour", "Date", "Note", "Ouvert par", "Statuts"]
+NOT_SHARED = "Moi seul (non partagé)"
 COST_COLUMNS = ["Revendication", "Année", "Coût (MAD)", "% masse salariale", "Minimum légal (MAD)"]
 
 
@@ -43,15 +46,64 @@ class NegotiationHandlers:
         return Negotiation(self.db, int(project_id), self._user(user), self.library, self.rules)
 
     def projects(self, user: str | None) -> dict:
-        """Projects of the member (the JSON workspace imported on first visit; a project created
-        from it when there is none yet)."""
+        """Projects of the member, after taking the « Projet de convention » tab into the current
+        round (:func:`sync_workspace_project`; a project created from it when there is none yet).
+        ``sync``: what the sync did; ``conflicts``: the clauses changed on both sides, side by side;
+        ``teams``: the share dropdown (shown only with login on and for a member of a team)."""
+        from rag.web.project import conflicts_html, sync_error
+
+        sync, conflicts = "", ""
         try:
             migrate_workspaces(self.db, self.settings.data_dir, self.library)
+            report = sync_workspace_project(self.db, self.settings.data_dir, self._user(user), self.library)
+            sync, conflicts = report.message(), conflicts_html(report.conflicts)
+        except Exception as exc:  # the list still opens: the projects already in the database
+            log.error("negotiation sync failed: %s", exc)
+            sync = f"⚠ Projet de convention non repris dans la négociation : {sync_error(exc)}."
+        try:
             found = projects_for(self.db, self._user(user))
         except DatabaseError as exc:
-            return {"projects": [], "notice": f"⚠ {exc}"}
+            return {"projects": [], "notice": f"⚠ {exc}", "sync": sync, "conflicts": conflicts, "teams": self.teams(None, user)}
         return {"projects": [(f"{p['title']} — tour {p['rounds']}" + (f" ({p['team']})" if p["team"] else ""), p["id"]) for p in found],
-                "notice": "" if found else "Aucun projet : ajoutez des clauses dans l'onglet Projet de convention, puis revenez ici."}
+                "notice": "" if found else "Aucun projet : ajoutez des clauses dans l'onglet Projet de convention, puis revenez ici.",
+                "sync": sync, "conflicts": conflicts, "teams": self.teams(found[0]["id"] if found else None, user)}
+
+    def teams(self, project_id, user: str | None) -> dict:
+        """The share dropdown: the member's teams and the project's current one ("" : not shared).
+        Hidden without login (no member) or for a member of no team."""
+        hidden = {"visible": False, "choices": [], "value": None}
+        if not user:
+            return hidden
+        try:
+            teams = teams_for(self.db, self._user(user))
+            if not teams:
+                return hidden
+            current = None
+            if project_id not in (None, ""):
+                with self.db.session(write=False) as s:
+                    project = s.get(Project, int(project_id))
+                    current = project.team_id if project is not None else None
+        except (DatabaseError, ValueError, TypeError) as exc:
+            log.error("teams not read: %s", exc)
+            return hidden
+        return {"visible": True, "choices": [(NOT_SHARED, "")] + [(t["name"], str(t["id"])) for t in teams],
+                "value": str(current) if current is not None else ""}
+
+    def share(self, project_id, team, user: str | None) -> dict:
+        """Share the project with one of the member's teams ("" : theirs alone again)."""
+        if project_id in (None, ""):
+            return {"notice": "⚠ Choisissez d'abord un projet.", "teams": self.teams(None, user)}
+        try:
+            team_id = int(team) if team not in (None, "") else None
+            share_project(self.db, int(project_id), self._user(user), team_id)
+        except (DatabaseError, KeyError, PermissionError, ValueError, TypeError) as exc:
+            reason = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+            return {"notice": f"⚠ Partage refusé : {reason}", "teams": self.teams(project_id, user)}
+        teams = self.teams(project_id, user)
+        name = dict((v, k) for k, v in teams["choices"]).get(teams["value"], "")
+        notice = f"Projet partagé avec l'équipe « {name} » : ses membres voient les mêmes tours, statuts et chiffrages." if team_id else \
+            "Projet de nouveau réservé à vous seul."
+        return {"notice": notice, "teams": teams}
 
     def view(self, project_id, user: str | None, notice: str = "") -> dict:
         if project_id in (None, ""):
@@ -167,10 +219,12 @@ class NegotiationHandlers:
 
 
 def build_negotiation_tab(settings, library: list, rules: dict, user_of: Callable[[Any], str | None],
-                          deliver: Callable[[Path, str | None], Path] | None = None, db: Database | None = None,
-                          lab: Callable | None = None) -> NegotiationHandlers | None:
+                          deliver: Callable[[Path, str | None], Path] | None = None, db: Database | Callable[[], Database] | None = None,
+                          lab: Callable | None = None, tab=None) -> NegotiationHandlers | None:
     """Lay out the tab inside the caller's ``with gr.Tab(...)`` block and wire it.
-    ``lab(component, text_key, prop)`` registers a text for the language switch."""
+    ``lab(component, text_key, prop)`` registers a text for the language switch. ``db``: the
+    database or what opens it (shared with the Projet de convention tab); ``tab``: that
+    ``gr.Tab``, whose selection opens the project list (the Projet de convention taken in first)."""
     import gradio as gr
 
     from rag.web.texts import tr
@@ -178,7 +232,7 @@ def build_negotiation_tab(settings, library: list, rules: dict, user_of: Callabl
     lab = lab or (lambda component, key, prop="label": component)
 
     try:
-        database = db or open_database(settings)
+        database = db() if callable(db) else (db or open_database(settings))
     except DatabaseError as exc:  # e.g. the PostgreSQL server is down: the rest of the app still works
         gr.Markdown(f"⚠ Négociation indisponible : {exc}")
         return None
@@ -188,12 +242,17 @@ def build_negotiation_tab(settings, library: list, rules: dict, user_of: Callabl
     with gr.Row():
         project = lab(gr.Dropdown(choices=[], value=None, label=tr("nego_project"), scale=3), "nego_project")
         refresh = lab(gr.Button(tr("nego_refresh"), scale=0), "nego_refresh", "value")
-    notice = gr.Markdown("")
-    rounds = lab(gr.Dataframe(headers=ROUND_COLUMNS, value=[], interactive=False, label=tr("nego_rounds")), "nego_rounds")
+    with gr.Row():
+        team = lab(gr.Dropdown(choices=[], value=None, label=tr("nego_team"), visible=False, scale=3), "nego_team")
+        share = lab(gr.Button(tr("nego_share"), visible=False, scale=0), "nego_share", "value")
+    sync_notice = gr.Markdown("", elem_id="nego-sync")
+    sync_conflicts = gr.HTML("", elem_id="nego-conflicts")
+    notice = gr.Markdown("", elem_id="nego-notice")
+    rounds = lab(gr.Dataframe(headers=ROUND_COLUMNS, value=[], interactive=False, label=tr("nego_rounds"), elem_id="nego-rounds"), "nego_rounds")
     with gr.Row():
         round_note = lab(gr.Textbox(label=tr("nego_round_note"), scale=3), "nego_round_note")
         new_round = lab(gr.Button(tr("nego_new_round"), scale=1), "nego_new_round", "value")
-    clauses = lab(gr.Dataframe(headers=CLAUSE_COLUMNS, value=[], interactive=False, label=tr("nego_clauses")), "nego_clauses")
+    clauses = lab(gr.Dataframe(headers=CLAUSE_COLUMNS, value=[], interactive=False, label=tr("nego_clauses"), elem_id="nego-clauses"), "nego_clauses")
     with gr.Row():
         with gr.Column(scale=3):
             clause = lab(gr.Dropdown(choices=[], value=None, label=tr("nego_clause")), "nego_clause")
@@ -202,17 +261,17 @@ def build_negotiation_tab(settings, library: list, rules: dict, user_of: Callabl
             save = lab(gr.Button(tr("nego_save"), variant="primary"), "nego_save", "value")
         with gr.Column(scale=2):
             history = lab(gr.Markdown("", label=tr("nego_history")), "nego_history")
-    with lab(gr.Accordion(tr("nego_counter"), open=False), "nego_counter"):
-        upload = lab(gr.File(label=tr("nego_counter_file"), file_types=[".docx", ".pdf", ".md", ".txt"]), "nego_counter_file")
+    with lab(gr.Accordion(tr("nego_counter"), open=False, elem_id="nego-counter"), "nego_counter"):
+        upload = lab(gr.File(label=tr("nego_counter_file"), file_types=[".docx", ".pdf", ".md", ".txt"], elem_id="nego-counter-file"), "nego_counter_file")
         compare = lab(gr.Button(tr("nego_compare")), "nego_compare", "value")
         diff = gr.HTML("")
         apply = lab(gr.Button(tr("nego_apply")), "nego_apply", "value")
-    with lab(gr.Accordion(tr("nego_redline_box"), open=False), "nego_redline_box"):
+    with lab(gr.Accordion(tr("nego_redline_box"), open=False, elem_id="nego-redline"), "nego_redline_box"):
         with gr.Row():
             from_round = lab(gr.Number(value=1, precision=0, label=tr("nego_from_round")), "nego_from_round")
             to_round = lab(gr.Number(value=None, precision=0, label=tr("nego_to_round")), "nego_to_round")
         redline = lab(gr.Button(tr("nego_redline")), "nego_redline", "value")
-        redline_file = lab(gr.File(label=tr("nego_download"), interactive=False), "nego_download")
+        redline_file = lab(gr.File(label=tr("nego_download"), interactive=False, elem_id="nego-redline-file"), "nego_download")
     with lab(gr.Accordion(tr("nego_costing_box"), open=False), "nego_costing_box"):
         grid = lab(gr.File(label=tr("nego_grid"), file_types=[".csv", ".xlsx"]), "nego_grid")
         years = lab(gr.Slider(1, 10, value=3, step=1, label=tr("nego_years")), "nego_years")
@@ -230,13 +289,21 @@ def build_negotiation_tab(settings, library: list, rules: dict, user_of: Callabl
                 result[comp] = out[name]
         return result
 
+    def team_updates(t: dict) -> dict:
+        return {team: gr.update(choices=t["choices"], value=t["value"], visible=t["visible"]), share: gr.update(visible=t["visible"])}
+
     def on_projects(request: gr.Request):
         out = h.projects(user_of(request))
         value = out["projects"][0][1] if out["projects"] else None
-        return {project: gr.update(choices=out["projects"], value=value), notice: out["notice"]}
+        return {project: gr.update(choices=out["projects"], value=value), notice: out["notice"], sync_notice: out["sync"],
+                sync_conflicts: out["conflicts"], **team_updates(out["teams"])}
 
     def on_project(pid, request: gr.Request):
-        return views(h.view(pid, user_of(request)))
+        return {**views(h.view(pid, user_of(request))), **team_updates(h.teams(pid, user_of(request)))}
+
+    def on_share(pid, choice, request: gr.Request):
+        out = h.share(pid, choice, user_of(request))
+        return {notice: out["notice"], **team_updates(out["teams"])}
 
     def on_clause(pid, key, request: gr.Request):
         out = h.open_clause(pid, key, user_of(request))
@@ -264,8 +331,12 @@ def build_negotiation_tab(settings, library: list, rules: dict, user_of: Callabl
         return {cost_table: out["table"], cost_chart: out["chart"], cost_file: out["file"], notice: out["notice"]}
 
     view_outputs = [rounds, clauses, notice, clause, text, status, version]
-    refresh.click(on_projects, None, [project, notice])
-    project.change(on_project, [project], view_outputs)
+    list_outputs = [project, notice, sync_notice, sync_conflicts, team, share]
+    refresh.click(on_projects, None, list_outputs)
+    if tab is not None:
+        tab.select(on_projects, None, list_outputs)
+    project.change(on_project, [project], view_outputs + [team, share])
+    share.click(on_share, [project, team], [notice, team, share])
     clause.change(on_clause, [project, clause], [text, status, version, history])
     save.click(on_save, [project, clause, text, status, version], view_outputs)
     new_round.click(on_round, [project, round_note], view_outputs)

@@ -1,13 +1,23 @@
 """The « Projet de convention » tab: the user's agreement project (title, preamble, clauses in
 order), its preview and its Markdown / DOCX exports.
 
+Every change made here (a clause added from Rédaction, edited, moved, removed, the title or the
+preamble saved) is first saved to the user's JSON project, then taken into the current round of
+the negotiation database (:func:`rag.negotiation.sync_workspace_project`). A clause changed in
+both places is never overwritten: both texts are shown side by side. When the database cannot be
+reached, the JSON save stands and the notice says so.
+
 Outputs: ``project_title``, ``project_preamble``, ``project_table``, ``clause_pick``,
-``project_preview``, ``project_notice``; exports give ``export_file`` and ``project_notice``.
+``project_preview``, ``project_notice``; after a change also ``project_conflicts`` and
+``clause_edit``; exports give ``export_file`` and ``project_notice``.
 """
 
 from __future__ import annotations
 
+import html
 import logging
+import threading
+import time
 
 import gradio as gr
 
@@ -19,6 +29,9 @@ from rag.workspace import Workspace
 log = logging.getLogger(__name__)
 
 EXPORT_FORMATS = ("md", "docx")
+DB_RETRY_S = 30.0  # after a failed connection, the next changes do not wait on the database again before this
+NOT_SYNCED = ("⚠ La négociation n'a pas été mise à jour : {reason}. Vos modifications du Projet de convention sont bien "
+              "enregistrées ; elles seront reprises à la prochaine modification ou à l'ouverture de l'onglet Négociation.")
 
 
 def project_state(ws: Workspace, notice: str = "", pick: int | None = None) -> dict:
@@ -44,6 +57,42 @@ def project_state(ws: Workspace, notice: str = "", pick: int | None = None) -> d
     }
 
 
+def conflicts_html(conflicts: list[dict]) -> str:
+    """Each clause changed on both sides: the tab's text beside the negotiation's, with who wrote
+    the latter and its version; what to do next. Everything escaped."""
+    from rag.negotiation import diff_html
+
+    if not conflicts:
+        return ""
+    parts = ['<div class="sync-conflicts"><p style="color:#b00;font-weight:600">⚠ Conflit de modification : '
+             f"{len(conflicts)} clause(s) ont été modifiées à la fois ici et dans l'onglet Négociation. Rien n'a été écrasé : "
+             "la négociation garde son texte, le vôtre reste dans le Projet de convention.</p>"]
+    for c in conflicts:
+        who = c.get("database_author") or "un membre"
+        right = f"Négociation — version {c.get('database_version')} de {who} (gardée)"
+        title = html.escape(str(c.get("title", "")))
+        if c.get("workspace_text"):
+            parts.append(f"<h4>« {title} »</h4>" + diff_html(str(c["workspace_text"]), str(c.get("database_text", "")),
+                                                            left="Projet de convention — votre texte (non repris)", right=right))
+        else:
+            parts.append(f"<h4>« {title} » retirée ici, mais modifiée dans la négociation</h4>"
+                         + diff_html("", str(c.get("database_text", "")), left="Projet de convention — clause retirée", right=right)
+                         + "<p>Elle reste dans le tour en cours : pour la retirer, donnez-lui le statut « retirée » dans l'onglet Négociation.</p>")
+    parts.append("<p>Pour garder le texte de la négociation : « Reprendre les textes de la négociation ». Pour imposer le vôtre : "
+                 "enregistrez-le dans l'onglet Négociation (la version y est vérifiée).</p></div>")
+    return "".join(parts)
+
+
+def sync_error(exc: BaseException) -> str:
+    """Why the negotiation could not be updated, in French (the database's own messages are)."""
+    from rag.db import DatabaseError
+    from rag.negotiation import StaleVersion
+
+    if isinstance(exc, (DatabaseError, PermissionError, ValueError, StaleVersion)) and not isinstance(exc, OSError):
+        return str(exc).rstrip(".")
+    return describe_error(exc).rstrip(".")
+
+
 def _index(pick) -> int | None:
     try:
         return int(pick)
@@ -52,6 +101,54 @@ def _index(pick) -> int | None:
 
 
 class ProjectTab(TabHandlers):
+    def __init__(self, shared):
+        super().__init__(shared)
+        self._db = None
+        self._db_error: tuple[float, Exception] | None = None
+        self._db_lock = threading.Lock()
+
+    # ---- the negotiation database --------------------------------------------------------------
+    def database(self):
+        """The negotiation database, opened once (the Négociation tab shares it). Raises
+        :class:`rag.db.DatabaseError`; after a failure, the same error for DB_RETRY_S seconds."""
+        from rag.db import open_database
+
+        with self._db_lock:
+            if self._db is None:
+                if self._db_error is not None and time.monotonic() - self._db_error[0] < DB_RETRY_S:
+                    raise self._db_error[1]
+                try:
+                    self._db = open_database(self.settings)
+                except Exception as exc:
+                    self._db_error = (time.monotonic(), exc)
+                    raise
+                self._db_error = None
+            return self._db
+
+    def sync_report(self, request: gr.Request | None):
+        """Take the user's JSON project into their negotiation project (see the module docstring)."""
+        from rag.negotiation import sync_workspace_project
+
+        return sync_workspace_project(self.database(), self.settings.data_dir, self.user_of(request), self.shared.library)
+
+    def sync_negotiation(self, request: gr.Request | None = None) -> dict:
+        """``project_notice`` (what the sync did, or why it could not) and ``project_conflicts``."""
+        try:
+            report = self.sync_report(request)
+        except Exception as exc:  # the JSON save is done: a database failure must not break the tab
+            log.error("negotiation sync failed: %s", exc)
+            return {"project_notice": NOT_SYNCED.format(reason=md_escape(sync_error(exc))), "project_conflicts": ""}
+        return {"project_notice": md_escape(report.message()), "project_conflicts": conflicts_html(report.conflicts)}
+
+    def _synced(self, ws: Workspace, notice: str = "", pick: int | None = None, request: gr.Request | None = None) -> dict:
+        state = project_state(ws, pick=pick)
+        sync = self.sync_negotiation(request)
+        state["project_notice"] = "\n\n".join(n for n in (notice, sync["project_notice"]) if n)
+        state["project_conflicts"] = sync["project_conflicts"]
+        state["clause_edit"] = self._clause_text(ws, pick)
+        return state
+
+    # ---- the tab's changes ----------------------------------------------------------------------
     def project_view(self, request: gr.Request | None = None) -> dict:
         return project_state(self.workspace(request))
 
@@ -59,13 +156,88 @@ class ProjectTab(TabHandlers):
         log.error("project not saved: %s", exc)
         return project_state(ws, notice=f"⚠ Modification non enregistrée : {md_escape(describe_error(exc, self.settings.data_dir))}.", pick=pick)
 
+    @staticmethod
+    def _clause_text(ws: Workspace, pick: int | None) -> str:
+        clauses = ws.load_project()["clauses"]
+        return str(clauses[pick].get("text", "")) if pick is not None and 0 <= pick < len(clauses) else ""
+
+    def pick_clause(self, pick, request: gr.Request | None = None) -> dict:
+        """The chosen clause's text, to edit."""
+        return {"clause_edit": self._clause_text(self.workspace(request), _index(pick))}
+
+    def edit_clause(self, pick, text, request: gr.Request | None = None) -> dict:
+        """Save the edited text of the chosen clause (its place and its id in the negotiation stay)."""
+        from rag.workspace import MAX_CLAUSE_CHARS
+
+        ws = self.workspace(request)
+        index = _index(pick)
+        text = text.replace("\r\n", "\n").strip() if isinstance(text, str) else ""
+        if index is None or not 0 <= index < len(ws.load_project()["clauses"]):
+            return project_state(ws, notice="⚠ Choisissez d'abord une clause dans la liste.")
+        if not text:
+            return project_state(ws, notice="⚠ Le texte de la clause est vide : rien n'a été modifié (pour la retirer, « Retirer du projet »).", pick=index)
+        if len(text) > MAX_CLAUSE_CHARS:
+            return project_state(ws, notice=f"⚠ Texte trop long (plus de {MAX_CLAUSE_CHARS} caractères) : rien n'a été modifié.", pick=index)
+        try:
+            with ws.lock:
+                project = ws.load_project()
+                if not 0 <= index < len(project["clauses"]):
+                    return project_state(ws, notice="⚠ Cette clause n'est plus dans le projet.")
+                clause = project["clauses"][index]
+                unchanged = str(clause.get("text", "")).strip() == text
+                if not unchanged:
+                    clause["text"], clause["edited"] = text, True
+                    ws.save_project(project)
+        except OSError as exc:
+            return self._not_saved(ws, exc, pick=index)
+        return self._synced(ws, "Texte inchangé." if unchanged else f"Texte de « {md_escape(clause.get('title', ''))} » enregistré.", index, request)
+
+    def take_negotiation_texts(self, request: gr.Request | None = None) -> dict:
+        """Resolve the conflicts by taking the negotiation's texts into the JSON project (the
+        clauses removed here stay removed: they are settled in the Négociation tab)."""
+        from sqlalchemy import select
+
+        from rag.db import ProjectClause
+        from rag.negotiation import WORKSPACE_MARK, _readable, workspace_clause_ids
+
+        ws = self.workspace(request)
+        try:
+            report = self.sync_report(request)
+            conflicts = [c for c in report.conflicts if c.get("workspace_text")]
+            if not conflicts:
+                return self._synced(ws, "Aucun conflit à résoudre.", None, request)
+            with self.database().session(write=False) as s:
+                marks = {row.key: ((row.data or {}).get(WORKSPACE_MARK) or {}).get("id")
+                         for row in s.scalars(select(ProjectClause).where(ProjectClause.project_id == report.project_id,
+                                                                          ProjectClause.key.in_([c["key"] for c in conflicts])))}
+        except Exception as exc:
+            log.error("negotiation texts not read: %s", exc)
+            return {**project_state(ws), "project_notice": NOT_SYNCED.format(reason=md_escape(sync_error(exc)))}
+        taken = []
+        try:
+            with ws.lock:
+                project = ws.load_project()
+                readable = [c for c in project["clauses"] if _readable(c)]
+                by_id = dict(zip(workspace_clause_ids(readable), readable))
+                for c in conflicts:
+                    clause = by_id.get(marks.get(c["key"]) or "")
+                    if clause is not None:
+                        clause["text"], clause["title"] = c["database_text"].strip(), c["title"]
+                        taken.append(c["title"])
+                if taken:
+                    ws.save_project(project)
+        except OSError as exc:
+            return self._not_saved(ws, exc)
+        return self._synced(ws, f"Texte de la négociation repris dans le Projet de convention : {', '.join('« ' + md_escape(t) + ' »' for t in taken)}."
+                            if taken else "⚠ Clauses en conflit introuvables dans le Projet de convention.", None, request)
+
     def save_project_meta(self, title, preamble, request: gr.Request | None = None) -> dict:
         ws = self.workspace(request)
         try:
             ws.set_project_meta(title if isinstance(title, str) else "", preamble if isinstance(preamble, str) else "")
         except OSError as exc:
             return self._not_saved(ws, exc)
-        return project_state(ws, notice="Titre et préambule enregistrés.")
+        return self._synced(ws, "Titre et préambule enregistrés.", request=request)
 
     def _move(self, pick, offset: int, request) -> dict:
         ws = self.workspace(request)
@@ -79,7 +251,7 @@ class ProjectTab(TabHandlers):
             ws.move_clause(index, offset)
         except OSError as exc:
             return self._not_saved(ws, exc, pick=index)
-        return project_state(ws, pick=index + offset)
+        return self._synced(ws, "", index + offset, request)
 
     def move_clause_up(self, pick, request: gr.Request | None = None) -> dict:
         return self._move(pick, -1, request)
@@ -98,7 +270,7 @@ class ProjectTab(TabHandlers):
             ws.remove_clause(index)
         except OSError as exc:
             return self._not_saved(ws, exc, pick=index)
-        return project_state(ws, notice=f"Clause « {md_escape(title)} » retirée du projet.")
+        return self._synced(ws, f"Clause « {md_escape(title)} » retirée du projet.", request=request)
 
     def export_project(self, fmt: str, title=None, preamble=None, request: gr.Request | None = None) -> dict:
         """Save title and preamble when given, write the export, hand the browser a private copy."""
