@@ -6,7 +6,9 @@ the negotiation when its tab opens. Round 2: the employer's counter-proposal (a 
 with python-docx: two figures lowered, two chapters swapped so that their articles are
 renumbered) compared and saved; two clauses marked « accord de principe ». Round 3 opened, the
 redline DOCX of rounds 1 → 3 downloaded: native w:ins / w:del for exactly the two changed
-figures, and python-docx opens it. A new app process on the same folder shows everything again.
+figures, and python-docx opens it. The seniority bonus then edited in the Projet de convention tab
+as well: the conflict is shown side by side and settled by taking the negotiation's text. A new
+app process on the same folder shows everything again.
 Screenshots go to tests/artifacts/negotiation_*.png.
 """
 
@@ -187,6 +189,23 @@ def test_three_rounds_in_the_browser_and_nothing_lost_after_restart(site, tmp_pa
                 redline = tmp_path / "modifications.docx"
                 info.value.save_as(redline)
                 page.screenshot(path=str(ARTIFACTS / "negotiation_round3.png"), full_page=True)
+
+                # the seniority bonus edited in the Projet de convention tab too: shown side by side, not overwritten
+                page.get_by_role("tab", name="Projet de convention").click()
+                pick(page, "Clause", SENIOR)
+                editor = page.get_by_label("Texte de la clause choisie (modifiable)")
+                expect(editor).to_have_value(re.compile("6 % après deux ans"))
+                editor.fill(texts[SENIOR].replace("6 % après deux ans", "7 % après deux ans"))
+                page.get_by_role("button", name="Enregistrer le texte").click()
+                expect(page.locator("#project-notice")).to_contain_text("modifiée dans les deux onglets")
+                expect(page.locator("#project-conflicts")).to_contain_text("Conflit de modification")
+                expect(page.locator("#project-conflicts")).to_contain_text("Négociation — version 1 de local (gardée)")
+                page.screenshot(path=str(ARTIFACTS / "negotiation_conflict.png"), full_page=True)
+                page.get_by_role("button", name="Reprendre les textes de la négociation").click()
+                expect(page.locator("#project-notice")).to_contain_text("repris dans le Projet de convention")
+                expect(page.locator("#project-conflicts")).not_to_contain_text("Conflit")
+                senior = json.loads(project_file.read_text(encoding="utf-8"))["clauses"][1]
+                assert senior["title"] == SENIOR and "4 % après deux ans" in senior["text"]
             browser.close()
     finally:
         stop_app(proc)

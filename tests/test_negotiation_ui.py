@@ -1,10 +1,19 @@
-"""The « Négociation » tab: handlers driven as the UI calls them, and the tab built in Blocks."""
+"""The « Négociation » tab: handlers driven as the UI calls them, and the tab built in Blocks; the
+« Projet de convention » tab's changes taken into the negotiation (real SQLite file, real workspace
+files), conflicts shown and settled, a broken database, sharing with a team."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
-from rag.db import open_database
+import bcrypt
+import gradio as gr
+
+from rag.db import ClauseStatus, open_database
+from rag.negotiation import Negotiation, projects_for
+from rag.web import Handlers, build_ui
+from rag.web.layout import PROJECT_SYNC_OUTPUTS, SYNC_OUTPUTS
 from rag.web.negotiation import NegotiationHandlers, build_negotiation_tab
 from rag.workspace import Workspace
 from tests.test_negotiation import LIBRARY, RULES, employer_docx, five_clauses
@@ -61,15 +70,6 @@ def test_tab_builds(settings):
 
 
 # ---- the « Projet de convention » tab synced into the negotiation --------------------------------
-
-from types import SimpleNamespace  # noqa: E402
-
-import bcrypt  # noqa: E402
-
-from rag.db import ClauseStatus  # noqa: E402
-from rag.negotiation import Negotiation, projects_for  # noqa: E402
-from rag.web import Handlers  # noqa: E402
-from rag.web.layout import PROJECT_SYNC_OUTPUTS, SYNC_OUTPUTS  # noqa: E402
 
 
 def req(user):
@@ -135,6 +135,7 @@ def test_a_clause_changed_on_both_sides_is_shown_never_overwritten(engine, setti
     conflicts = out["project_conflicts"]
     assert "Conflit de modification" in conflicts and "9" in conflicts and "5,5" in conflicts
     assert f"version {theirs.version} de amina" in conflicts and "<ins" in conflicts and "<del" in conflicts
+    assert out["take_negotiation"]["visible"] is True  # the button that settles it appears
     assert n.clause(key).text == theirs.text and n.clause(key).version == theirs.version  # not overwritten
     assert ws.load_project()["clauses"][1]["text"] == mine  # the JSON save is done
     nh = NegotiationHandlers(h.project.database(), settings, LIBRARY, RULES)
@@ -143,6 +144,7 @@ def test_a_clause_changed_on_both_sides_is_shown_never_overwritten(engine, setti
 
     out = h.project.take_negotiation_texts(amina)
     assert "repris dans le Projet de convention" in out["project_notice"] and out["project_conflicts"] == ""
+    assert out["take_negotiation"]["visible"] is False
     assert ws.load_project()["clauses"][1]["text"] == theirs.text.strip()
     assert h.project.sync_negotiation(amina)["project_notice"] == "La négociation est à jour du Projet de convention."
     assert "Aucun conflit" in h.project.take_negotiation_texts(amina)["project_notice"]
@@ -162,6 +164,9 @@ def test_a_database_failure_leaves_the_project_tab_working(engine, settings, tmp
     assert "Titre et préambule enregistrés." in out["project_notice"] and "n'a pas été mise à jour" in out["project_notice"]
     assert Workspace(settings.data_dir, "amina").load_project()["title"] == "Titre gardé"
     assert out["project_table"][0][1] == five_clauses()[0].title
+    with gr.Blocks():  # the Négociation tab says it is unavailable; the page still builds
+        assert build_negotiation_tab(broken, LIBRARY, RULES, user_of=lambda request: None, db=h.project.database) is None
+    assert build_ui(engine, broken) is not None
 
 
 def test_share_with_a_team_only_with_login_and_teams(settings, tmp_path):

@@ -37,8 +37,8 @@ PROJECT_OUTPUTS = ("project_title", "project_preamble", "project_table", "clause
 ADD_OUTPUTS = ("draft_notice",) + PROJECT_OUTPUTS
 EXPORT_OUTPUTS = ("export_file", "project_notice")
 # a change in the Projet de convention tab, then its sync into the negotiation (rag.web.project)
-PROJECT_SYNC_OUTPUTS = PROJECT_OUTPUTS + ("project_conflicts", "clause_edit")
-SYNC_OUTPUTS = ("project_notice", "project_conflicts")
+PROJECT_SYNC_OUTPUTS = PROJECT_OUTPUTS + ("project_conflicts", "take_negotiation", "clause_edit")
+SYNC_OUTPUTS = ("project_notice", "project_conflicts", "take_negotiation")
 CORPUS_OUTPUTS = ("index_results", "documents", "remove_pick", "source", "status", "corpus_notice", "search_source")
 LOAD_OUTPUTS = ("status", "conversations", "source", "documents", "remove_pick", "admin_box", "admin_notice") + PROJECT_OUTPUTS + ("search_source",)
 AFTER_CHAT_OUTPUTS = ("article_prev", "article_next", "confirm_delete", "cancel_delete", "conv_title")
@@ -304,7 +304,7 @@ def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard |
                 C["export_file"] = lab(gr.File(label=tr("export_file"), interactive=False), "export_file")
                 C["project_notice"] = gr.Markdown("", elem_id="project-notice")
                 C["project_conflicts"] = gr.HTML("", elem_id="project-conflicts")
-                take_btn = lab(gr.Button(tr("take_negotiation"), size="sm"), "take_negotiation", "value")
+                C["take_negotiation"] = take_btn = lab(gr.Button(tr("take_negotiation"), size="sm", visible=False), "take_negotiation", "value")
                 C["project_preview"] = lab(gr.Textbox(label=tr("project_preview"), lines=16, max_lines=60, interactive=False, elem_classes=["bidi"]), "project_preview")
 
             with lab(gr.Tab(tr("tab_calc")), "tab_calc"):

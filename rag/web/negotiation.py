@@ -233,8 +233,10 @@ def build_negotiation_tab(settings, library: list, rules: dict, user_of: Callabl
 
     try:
         database = db() if callable(db) else (db or open_database(settings))
-    except DatabaseError as exc:  # e.g. the PostgreSQL server is down: the rest of the app still works
-        gr.Markdown(f"⚠ Négociation indisponible : {exc}")
+    except (DatabaseError, OSError) as exc:  # e.g. the PostgreSQL server is down: the rest of the app still works
+        from rag.web.project import sync_error
+
+        gr.Markdown(f"⚠ Négociation indisponible : {sync_error(exc)}.")
         return None
     h = NegotiationHandlers(database, settings, library, rules, deliver)
     comparison = gr.State(None)

@@ -8,8 +8,8 @@ both places is never overwritten: both texts are shown side by side. When the da
 reached, the JSON save stands and the notice says so.
 
 Outputs: ``project_title``, ``project_preamble``, ``project_table``, ``clause_pick``,
-``project_preview``, ``project_notice``; after a change also ``project_conflicts`` and
-``clause_edit``; exports give ``export_file`` and ``project_notice``.
+``project_preview``, ``project_notice``; after a change also ``project_conflicts``,
+``take_negotiation`` (the button that resolves them, shown only then) and ``clause_edit``; exports give ``export_file`` and ``project_notice``.
 """
 
 from __future__ import annotations
@@ -132,19 +132,22 @@ class ProjectTab(TabHandlers):
         return sync_workspace_project(self.database(), self.settings.data_dir, self.user_of(request), self.shared.library)
 
     def sync_negotiation(self, request: gr.Request | None = None) -> dict:
-        """``project_notice`` (what the sync did, or why it could not) and ``project_conflicts``."""
+        """``project_notice`` (what the sync did, or why it could not), ``project_conflicts`` and the
+        ``take_negotiation`` button (shown when a clause kept in the tab is in conflict)."""
         try:
             report = self.sync_report(request)
         except Exception as exc:  # the JSON save is done: a database failure must not break the tab
             log.error("negotiation sync failed: %s", exc)
-            return {"project_notice": NOT_SYNCED.format(reason=md_escape(sync_error(exc))), "project_conflicts": ""}
-        return {"project_notice": md_escape(report.message()), "project_conflicts": conflicts_html(report.conflicts)}
+            return {"project_notice": NOT_SYNCED.format(reason=md_escape(sync_error(exc))), "project_conflicts": "",
+                    "take_negotiation": gr.update(visible=False)}
+        return {"project_notice": md_escape(report.message()), "project_conflicts": conflicts_html(report.conflicts),
+                "take_negotiation": gr.update(visible=any(c.get("workspace_text") for c in report.conflicts))}
 
     def _synced(self, ws: Workspace, notice: str = "", pick: int | None = None, request: gr.Request | None = None) -> dict:
         state = project_state(ws, pick=pick)
         sync = self.sync_negotiation(request)
         state["project_notice"] = "\n\n".join(n for n in (notice, sync["project_notice"]) if n)
-        state["project_conflicts"] = sync["project_conflicts"]
+        state["project_conflicts"], state["take_negotiation"] = sync["project_conflicts"], sync["take_negotiation"]
         state["clause_edit"] = self._clause_text(ws, pick)
         return state
 
