@@ -25,7 +25,7 @@ from gradio_client import Client, handle_file
 
 from rag.engine import build_engine
 from rag.settings import Settings
-from rag.web import DownloadGuard, build_ui, launch
+from rag.web import DownloadGuard, build_ui, launch, layout
 from rag.workspace import load_users
 from tests.conftest import HashEmbeddings
 
@@ -451,9 +451,10 @@ def test_corpus_api_is_for_admins_only(app, tmp_path):
     api = app.api("bob")
     note = tmp_path / "note_bob.md"
     note.write_text("# Note\n### Article 1\nTexte déposé par un non-administrateur.\n", encoding="utf-8")
-    assert "administrateurs" in api.predict([handle_file(str(note))], api_name="/index_uploads")[-1]
-    assert "administrateurs" in api.predict(api_name="/reindex_all")[-1]
-    assert "administrateurs" in api.predict("ma_code_travail_fr_2011.md", api_name="/remove_document")[-1]
+    notice = layout.CORPUS_OUTPUTS.index("corpus_notice")  # outputs come back in the event's order
+    assert "administrateurs" in api.predict([handle_file(str(note))], api_name="/index_uploads")[notice]
+    assert "administrateurs" in api.predict(api_name="/reindex_all")[notice]
+    assert "administrateurs" in api.predict("ma_code_travail_fr_2011.md", api_name="/remove_document")[notice]
     assert {d.source for d in app.engine.index.documents()} == {"ma_code_travail_fr_2011.md"}
 
 
