@@ -6,7 +6,8 @@ that inherits the memory cap, has its own time limit and dies with the child.
 
 Per page: a first pass with every configured language (``ara+fra``) says which script the page is
 written in; a page that is (almost) all Arabic is read again with ``ara`` alone, because the mixed
-model turns Arabic commas into digits ("2026،" → "62026") and mirrors parentheses. Words come from
+model turns Arabic commas into digits ("2026،" → "62026") and mirrors parentheses; that pass keeps
+the Arabic lines Tesseract would drop as noise (:data:`ARABIC_ROWS`). Words come from
 Tesseract's TSV output in reading order (Arabic in logical order), so the recognised text is
 indexed as such: a PDF text layer made by OCR is never re-extracted. Each page keeps its mean word
 confidence; below ``min_confidence`` it is marked « lecture incertaine ».
@@ -266,9 +267,15 @@ def tsv_to_page(tsv: str, lang: str) -> OcrPage:
     return OcrPage(text, mean, lang, len(confidences))
 
 
+_LATIN_COMMA_IN_ARABIC = re.compile(r"(?<=[\u0621-\u064A]),(?=\s|$)|(?<=\d),(?=\s+[\u0621-\u064A])", re.M)
+
+
 def fix_arabic_commas(text: str) -> str:
-    """Tesseract's Arabic model reads the Arabic comma « ، » as « » »: put back every « » » that
-    closes no « « » opened before it on the same line ("يناير 2026»" → "يناير 2026،")."""
+    """Tesseract's Arabic model reads the Arabic comma « ، » as « » » or « , »: put back every « » »
+    that closes no « « » opened before it on the same line ("يناير 2026»" → "يناير 2026،"), and
+    every « , » after an Arabic word or before one ("عليها, وبعدئذ" → "عليها، وبعدئذ", "2026, يحدد"
+    → "2026، يحدد"; "17,92" stays)."""
+    text = _LATIN_COMMA_IN_ARABIC.sub("،", text)
     lines = []
     for line in text.split("\n"):
         out, depth = [], 0
@@ -292,10 +299,20 @@ def script_share(text: str) -> float:
     return arabic / (arabic + latin) if arabic + latin else 0.5
 
 
+# Tesseract drops as "noise" whole Arabic lines whose blobs are small and scattered (dots, hamza,
+# a final period, a date): "ابتداء من فاتح يناير 2026، يحدد …" or "وذلك حسب رتبته في لائحة الترشيح."
+# vanish without a trace. Its noise-row rejection is off for the Arabic pass (measured in
+# BENCHMARKS.md); French pages keep it, where it removes speckle rows of poor scans.
+ARABIC_ROWS = "textord_noise_rejrows=0"
+
+
 def recognise(image: Path, options: OcrOptions, languages: list[str], dpi: int, deadline: float, what: str) -> OcrPage:
     """OCR one image: all languages first, then Arabic alone for an Arabic page (see module doc)."""
     def tesseract(lang: str) -> OcrPage:
-        cmd = [options.tesseract_cmd, str(image), "stdout", "-l", lang, "--psm", "3", "--dpi", str(dpi), "tsv"]
+        cmd = [options.tesseract_cmd, str(image), "stdout", "-l", lang, "--psm", "3", "--dpi", str(dpi)]
+        if lang == "ara":
+            cmd += ["-c", ARABIC_ROWS]
+        cmd.append("tsv")
         out = _run(cmd, deadline - time.monotonic(), what, options.page_timeout_s)
         page = tsv_to_page(out.decode("utf-8", "replace"), lang)
         if lang == "ara":

@@ -109,6 +109,10 @@ def test_text_layer_checks_keep_real_text_and_spot_garbage():
 def test_arabic_comma_read_as_guillemet_is_put_back():
     assert fix_arabic_commas("ابتداء من فاتح يناير 2026» يحدد") == "ابتداء من فاتح يناير 2026، يحدد"
     assert fix_arabic_commas("يسمى «الأجر» في هذا المرسوم") == "يسمى «الأجر» في هذا المرسوم"
+    # the Latin comma the model also gives after an Arabic word; figures keep theirs
+    assert fix_arabic_commas("المحصل عليها, وبعدئذ يشرع\nباسمه,") == "المحصل عليها، وبعدئذ يشرع\nباسمه،"
+    assert fix_arabic_commas("(17,92 درهما), مبلغ") == "(17,92 درهما), مبلغ"
+    assert fix_arabic_commas("فاتح يناير 2026, يحدد") == "فاتح يناير 2026، يحدد"
 
 
 @pytest.mark.parametrize("line,expected", [
@@ -240,6 +244,54 @@ def test_scanned_arabic_smig_decree_gives_its_articles_and_the_hourly_minimum(en
     assert "97,44" in next(h.text for h in engine.retriever.search("97,44 درهما عن يوم شغل", k=5) if h.article == "2")
     # Arabic in logical order: the words read as they are written, not backwards
     assert "الحد الأدنى القانوني للأجر" in first[0].text
+
+
+SMIG_ARTICLES_AR = [
+    ("heading", "المادة 1"),
+    ("paragraph", "ابتداء من فاتح يناير 2026، يحدد في سبعة عشر درهما واثنان وتسعون سنتيما (17,92 درهما)، مبلغ الحد الأدنى "
+                  "القانوني للأجر المؤدى للأجراء عن ساعة الشغل في النشاطات غير الفلاحية."),
+    ("heading", "المادة 2"),
+    ("paragraph", "ابتداء من فاتح أبريل 2026، يحدد في سبعة وتسعين درهما وأربعة وأربعين سنتيما (97,44 درهما)، مبلغ الحد الأدنى "
+                  "القانوني للأجر المؤدى للأجراء عن يوم شغل في النشاطات الفلاحية."),
+    ("paragraph", "وذلك حسب رتبته في لائحة الترشيح."),  # Labour Code, art. 450: a line Tesseract drops as "noise"
+]
+
+
+def test_typeset_arabic_page_scanned_is_read_with_its_heading_figures_and_date():
+    """A page whose text is known exactly (the SMIG decree's first two articles, numbered headings, and
+    a line of the Labour Code),
+    shaped and set right to left with a real Arabic font, tilted, grained and JPEG-compressed like a
+    200 dpi scan, then read by the app's own loader: the words come out in logical order."""
+    need_ocr()
+    from PIL import features
+
+    from benchmarks.bench_ocr import arabic_font, normalise_ar, scan_like, typeset_arabic
+
+    font = arabic_font()
+    if font is None or not features.check("raqm"):
+        pytest.skip("no Arabic font (fc-list :lang=ar) or Pillow without raqm: Arabic cannot be typeset here")
+    import img2pdf
+
+    from PIL import ImageOps
+
+    [(image, reference)] = typeset_arabic(SMIG_ARTICLES_AR, font, size_pt=14)
+    left, top, right, bottom = ImageOps.invert(image).getbbox()
+    image = image.crop((0, 0, image.size[0], bottom + top))  # the top of an A4 page: less to read
+    slow_machine = OcrOptions(page_timeout_s=600)  # the tests share the machine: no page budget here
+    doc = load_bytes(img2pdf.convert([scan_like(image, seed=17)]), "decret_smig_type.pdf", ocr=slow_machine)
+    [page] = doc.pages
+    assert page.ocr == "ara" and page.confidence is not None
+    text = normalise_ar(page.text)
+    assert "المادة 1" in page.text.split("\n") and "المادة 2" in page.text.split("\n")
+    assert "17,92" in text and "97,44" in text
+    assert "ابتداء من فاتح يناير" in text and "ابتداء من" in text.split("المادة 2")[1]
+    # no line dropped as "noise" (the first line of each article was, before ARABIC_ROWS)
+    assert len([line for line in page.text.split("\n") if line.strip()]) == len(reference.split("\n"))
+    assert "الحد الأدنى القانوني للأجر" in text  # logical order, not reversed
+    article_units = parse_units(LoadedDocument(path="", source="d.pdf", sha256="0" * 64, format="pdf", title="مرسوم", kind="decree",
+                                               lang="ar", pages=doc.pages))
+    assert [u.article for u in article_units if u.article] == ["1", "2"]
+    assert normalise_ar(reference).startswith("المادة 1 ابتداء من فاتح يناير 2026، يحدد")
 
 
 def test_photo_of_a_page_rotated_and_jpeg_compressed_is_indexed(engine, settings, tmp_path):
