@@ -12,6 +12,7 @@ When the child is gone, :meth:`ModelProcess.ensure_running` starts a fresh one (
 
 from __future__ import annotations
 
+import concurrent.futures
 import ctypes
 import logging
 import os
@@ -31,6 +32,12 @@ import httpx
 log = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
+
+
+# PR_SET_PDEATHSIG fires when the *thread* that forked the child ends, not the process: a model
+# started from the warm-up thread or from a Gradio worker thread (both end) was killed seconds
+# later. Every model process is forked from this one thread, which lives as long as the app.
+_SPAWNER = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="model-spawner")
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
@@ -182,11 +189,11 @@ class ModelProcess:
                 self._proc = None
             self._port = free_port()
             stderr = self._log_file()
-            self._proc = subprocess.Popen(
-                list(self.spec.build_argv(self._port, self.api_key)), stdin=subprocess.DEVNULL,
+            self._proc = _SPAWNER.submit(
+                subprocess.Popen, list(self.spec.build_argv(self._port, self.api_key)), stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, stderr=stderr, preexec_fn=_die_with_parent,
                 env=self.spec.env or {**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
+            ).result()
             if stderr not in (None, subprocess.DEVNULL):
                 stderr.close()
             self.starts += 1

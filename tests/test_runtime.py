@@ -132,6 +132,23 @@ def test_model_process_dies_with_its_parent(tmp_path):
         pytest.fail("the model process outlived its parent")
 
 
+def test_model_started_from_a_thread_that_ends_keeps_running(tmp_path):
+    """The warm-up thread and Gradio's worker threads end; the model they started must not die
+    with them (the parent-death signal is tied to the forking thread, not to the process)."""
+    script = tmp_path / "behaviour"
+    script.write_text("ok\n")
+    process = ModelProcess(command_server_spec(fake_command(script), None, "fake"))
+    starter = threading.Thread(target=process.ensure_running)
+    starter.start()
+    starter.join(timeout=60)
+    try:
+        assert not starter.is_alive() and process.alive()
+        time.sleep(1.0)  # the signal would have come at once
+        assert process.alive() and process.exit_code() is None
+    finally:
+        process.stop()
+
+
 def test_web_chat_survives_a_model_crash_and_keeps_the_conversation(law_engine, tmp_path):
     from rag.web import Handlers
     from tests.test_ui import req
