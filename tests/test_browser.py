@@ -128,7 +128,7 @@ def test_negotiator_journey(app_url, tmp_path):
         page.get_by_role("tab", name="Corpus").click()
         note = tmp_path / "accord_test_browser.md"
         note.write_text("# Accord test\n### Article 1\nLa pause écran est de 10 minutes par heure.\n", encoding="utf-8")
-        page.locator("input[type=file]").first.set_input_files(str(note))
+        page.locator("#corpus-upload input[type=file]").set_input_files(str(note))
         page.get_by_role("button", name="Indexer", exact=True).click()
         expect(page.get_by_text("accord_test_browser.md").filter(visible=True).first).to_be_visible()
         expect(page.get_by_text("indexé", exact=True).filter(visible=True).first).to_be_visible()

@@ -335,7 +335,7 @@ def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard |
                 C["admin_notice"] = gr.Markdown("")
                 with gr.Group(visible=True) as admin_box:
                     C["admin_box"] = admin_box
-                    upload = lab(gr.File(file_count="multiple", file_types=[".pdf", ".docx", ".md", ".txt", ".png", ".jpg", ".jpeg", ".tif", ".tiff"], label=tr("upload")), "upload")
+                    upload = lab(gr.File(file_count="multiple", file_types=[".pdf", ".docx", ".md", ".txt", ".png", ".jpg", ".jpeg", ".tif", ".tiff"], label=tr("upload"), elem_id="corpus-upload"), "upload")
                     with gr.Row():
                         index_btn = lab(gr.Button(tr("index_btn"), variant="primary"), "index_btn", "value")
                         reindex_btn = lab(gr.Button(tr("reindex_btn")), "reindex_btn", "value")
