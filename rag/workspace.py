@@ -29,7 +29,7 @@ from pathlib import Path
 
 from rag.atomic import write_atomic
 from rag.draft import Clause
-from rag.export import DEFAULT_PREAMBLE, DEFAULT_TITLE, Agreement, agreement_docx, agreement_markdown, atomic_write_bytes, safe_filename
+from rag.export import DEFAULT_PREAMBLE, DEFAULT_TITLE, Agreement, atomic_write_bytes, render_agreement, safe_filename
 
 log = logging.getLogger(__name__)
 
@@ -255,14 +255,10 @@ class Workspace:
         return Agreement(clauses=clauses, title=project["title"], preamble=project["preamble"])
 
     def export(self, fmt: str) -> Path:
-        """Write the agreement as ``md`` or ``docx`` into the user's exports folder (atomic)."""
+        """Write the agreement in ``fmt`` (one of ``rag.export.EXPORT_FORMATS``) into the user's
+        exports folder (atomic); ValueError for any other format, before anything is written."""
         agreement = self.agreement()
-        if fmt == "md":
-            data, suffix = agreement_markdown(agreement).encode("utf-8"), ".md"
-        elif fmt == "docx":
-            data, suffix = agreement_docx(agreement), ".docx"
-        else:
-            raise ValueError(f"format inconnu {fmt!r} : md ou docx")
+        data, suffix = render_agreement(agreement, fmt)
         path = self.exports_dir / safe_filename(agreement.title, suffix)
         with self.lock:
             atomic_write_bytes(path, data)

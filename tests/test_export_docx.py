@@ -282,6 +282,22 @@ def test_core_and_app_properties(exported, tmp_path):
     assert docx.Document(str(path)).core_properties.author == "Fatima Zahra"
 
 
+def test_workspace_export_writes_each_format_and_refuses_others(tmp_path):
+    from rag.export import EXPORT_FORMATS
+    from rag.workspace import Workspace
+
+    ws = Workspace(tmp_path, "fatima")
+    ws.add_clause(SENIORITY)
+    ws.set_project_meta("Convention — Centres d'appels", None)
+    paths = {fmt: ws.export(fmt) for fmt in EXPORT_FORMATS}
+    assert {fmt: p.name for fmt, p in paths.items()} == {"md": "convention-centres-d-appels.md", "docx": "convention-centres-d-appels.docx"}
+    assert "Prime d'ancienneté" in paths["md"].read_text("utf-8")
+    assert any("Prime d'ancienneté" in t for t in body_texts(docx.Document(str(paths["docx"]))))
+    with pytest.raises(ValueError, match="format inconnu 'pdf' : md ou docx"):
+        ws.export("pdf")
+    assert sorted(p.name for p in ws.exports_dir.iterdir()) == sorted(p.name for p in paths.values())
+
+
 def test_status_of_a_round_shows_in_the_footer_and_properties(tmp_path):
     data = agreement_docx(Agreement([SENIORITY], date="2026-12-01", status="tour 2"))
     document = docx.Document(io.BytesIO(data))

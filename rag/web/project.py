@@ -21,6 +21,7 @@ import time
 
 import gradio as gr
 
+from rag.export import EXPORT_FORMATS
 from rag.web.base import TabHandlers
 from rag.web.render import describe_error, md_escape
 from rag.web.texts import VARIANT_LABELS
@@ -28,7 +29,6 @@ from rag.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
-EXPORT_FORMATS = ("md", "docx")
 DB_RETRY_S = 30.0  # after a failed connection, the next changes do not wait on the database again before this
 NOT_SYNCED = ("⚠ La négociation n'a pas été mise à jour : {reason}. Vos modifications du Projet de convention sont bien "
               "enregistrées ; elles seront reprises à la prochaine modification ou à l'ouverture de l'onglet Négociation.")
