@@ -22,6 +22,17 @@ SHARED_CORPUS = (PROJECT_ROOT.parent / "shared" / "corpus").resolve()
 CODE_FR = SHARED_CORPUS / "ma_code_travail_fr_2011.pdf"
 CODE_AR = SHARED_CORPUS / "ma_mudawwana_shughl_ar_2021.pdf"
 
+# a small law with three articles (durée, heures supplémentaires, repos), indexed by the chat tests
+LAW = """# Loi test
+## Titre III : De la durée du travail
+### Article 184
+Dans les activités non agricoles, la durée normale de travail est fixée à 2288 heures par année ou 44 heures par semaine.
+### Article 201
+Les heures supplémentaires donnent lieu à une majoration de 25 % si elles sont effectuées entre 6 heures et 21 heures et de 50 % entre 21 heures et 6 heures.
+### Article 205
+Le repos hebdomadaire est de vingt-quatre heures au minimum.
+"""
+
 
 def need_shared(*paths: Path) -> None:
     for path in paths or (SHARED_CORPUS,):

@@ -7,19 +7,7 @@ import re
 import pytest
 
 from rag.answer import Answer, ChatEngine, Delta, numbers_in, sanitise_model_text, stated_numbers
-from tests.conftest import FailingModel, RecordingFake
-
-LAW = """# Loi test
-## Titre III : De la durée du travail
-### Article 184
-Dans les activités non agricoles, la durée normale de travail est fixée à 2288 heures par année ou 44 heures par semaine.
-### Article 201
-Les heures supplémentaires donnent lieu à une majoration de 25 % si elles sont effectuées entre 6 heures et 21 heures et de 50 % entre 21 heures et 6 heures.
-### Article 205
-Le repos hebdomadaire est de vingt-quatre heures au minimum.
-"""
-
-
+from tests.conftest import LAW, FailingModel, RecordingFake
 
 
 @pytest.fixture

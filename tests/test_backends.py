@@ -28,7 +28,6 @@ def free_port() -> int:
 def law_engine(engine, tmp_path):
     (tmp_path / "loi.md").write_text(LAW, encoding="utf-8")
     engine.index.index_paths([tmp_path / "loi.md"], isolated=False)
-    engine.settings.min_similarity = 0.05
     engine.settings.llm_backend = "openai"
     engine.settings.llm_timeout_s = 3
     engine.settings.llm_connect_timeout_s = 2

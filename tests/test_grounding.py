@@ -28,7 +28,6 @@ def law(engine, tmp_path):
     path = tmp_path / "loi_test.md"
     path.write_text(LAW, encoding="utf-8")
     engine.index.index_paths([path], isolated=False)
-    engine.settings.min_similarity = 0.05
     return engine
 
 

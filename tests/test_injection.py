@@ -103,7 +103,6 @@ def hostile(engine, tmp_path, pdf_factory):
     document.save(folder / "pv_piege.docx")
     results = engine.index.index_paths([folder])  # the real isolated parser
     assert all(r.status == "indexed" for r in results), [(r.source, r.message) for r in results]
-    engine.settings.min_similarity = 0.05  # the hash embedder's scale, not e5's
     engine.settings.answer_sources = 6
     engine.settings.secondary_source_tokens = 0  # every source read whole: which one ranks first must not matter here
     return engine

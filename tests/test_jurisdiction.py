@@ -34,7 +34,6 @@ def two_jurisdictions(engine, tmp_path):
     (tmp_path / "fr_idcc2098_avenant_2002-06-20_centres_appels.md").write_text(FR_AGREEMENT, encoding="utf-8")
     results = engine.index.index_paths([tmp_path / "loi_maroc_test.md", tmp_path / "fr_idcc2098_avenant_2002-06-20_centres_appels.md"], isolated=False)
     assert all(r.status == "indexed" for r in results), results
-    engine.settings.min_similarity = 0.05
     return engine
 
 

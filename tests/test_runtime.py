@@ -23,7 +23,7 @@ from rag.models import LocalChatModel, ModelCrashed
 from rag.runtime import (FORBIDDEN_BUILD_FEATURES, ModelProcess, build_problems, command_server_spec, cpu_description,
                          describe_exit, llama_system_info, parse_system_info)
 from rag.settings import PROJECT_ROOT
-from tests.test_answer import LAW
+from tests.conftest import LAW
 
 FAKE_SERVER = PROJECT_ROOT / "tests" / "fake_model_server.py"
 
@@ -42,7 +42,6 @@ def law_engine(engine, tmp_path):
     path = tmp_path / "loi_test.md"
     path.write_text(LAW, encoding="utf-8")
     engine.index.index_paths([path], isolated=False)
-    engine.settings.min_similarity = 0.05  # the hash embedder's scale, not e5's
     return engine
 
 
