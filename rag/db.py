@@ -699,7 +699,16 @@ def migrate_workspaces(db: Database, data_dir: Path, library: list | None = None
     return report
 
 
-def _import_project(db: Database, user: str, key: str, digest: str, data: object, library, report: MigrationReport) -> str | None:
+MIGRATED_ROUND_NOTE = "Reprise du projet enregistré avant la base de données"
+FROM_TAB_ROUND_NOTE = "Premier tour, repris de l'onglet Projet de convention"
+
+
+def _import_project(db: Database, user: str, key: str, digest: str, data: object, library, report: MigrationReport,
+                    from_tab: bool = False) -> str | None:
+    """The JSON project ``key`` as a database project with its clauses in round 1. ``from_tab``: the
+    first sync from the « Projet de convention » tab (:func:`rag.negotiation.sync_workspace_project`),
+    not the migration of a workspace written before the database; the round and the clauses' first
+    event say which."""
     from rag.draft import Clause
     from rag.export import DEFAULT_PREAMBLE, DEFAULT_TITLE
     from rag.negotiation import positions_for
@@ -721,9 +730,11 @@ def _import_project(db: Database, user: str, key: str, digest: str, data: object
         )
         s.add(project)
         s.flush()
-        round_ = Round(project_id=project.id, number=1, date=dt.date.today(), note="Reprise du projet enregistré avant la base de données", created_by=user)
+        round_ = Round(project_id=project.id, number=1, date=dt.date.today(), note=FROM_TAB_ROUND_NOTE if from_tab else MIGRATED_ROUND_NOTE,
+                       created_by=user)
         s.add(round_)
         s.flush()
+        origin = "reprise du Projet de convention" if from_tab else f"repris de {key}"
         for position, (clause, raw) in enumerate(clauses, start=1):
             import uuid
 
@@ -735,7 +746,7 @@ def _import_project(db: Database, user: str, key: str, digest: str, data: object
                 s.add(ClausePosition(clause_id=row.id, position=pos, text=text, figures=values))
             s.add(ClauseVersion(round_id=round_.id, clause_id=row.id, title=row.title, text=clause.text, status=ClauseStatus.proposition_syndicale, author=user))
             s.add(ClauseEvent(clause_id=row.id, round_number=1, kind=EventKind.migrated, status=ClauseStatus.proposition_syndicale, title=row.title,
-                              text=clause.text, author=user, note=f"repris de {key} (ajoutée le {raw.get('added', '?')})"))
+                              text=clause.text, author=user, note=f"{origin} (ajoutée le {raw.get('added', '?')})"))
         s.add(LegacyImport(path=key, user=user, kind="project", sha256=digest, target=f"project:{project.id}"))
         report.projects += 1
         report.clauses += len(clauses)

@@ -922,15 +922,23 @@ class WorkspaceSync:
             return "Projet de convention vide : rien à reprendre dans la négociation."
         if self.created:
             head = f"Projet de convention repris dans la négociation (projet {self.project_id}, tour 1, {len(self.added)} clause(s))."
-        elif not self.changed and not self.conflicts:
-            return "La négociation est à jour du Projet de convention."
+        elif not self.changed:
+            if not self.conflicts:
+                return "La négociation est à jour du Projet de convention."
+            count = len(self.conflicts)
+            head = f"Négociation : {count} clause{'s' if count > 1 else ''} en conflit, rien d'autre à reprendre."
         else:
             parts = [f"{len(self.added)} clause(s) ajoutée(s)" if self.added else "", f"{len(self.updated)} modifiée(s)" if self.updated else "",
                      f"{len(self.withdrawn)} retirée(s)" if self.withdrawn else "", "titre ou préambule mis à jour" if self.meta_updated else ""]
-            head = "Tour en cours mis à jour depuis le Projet de convention : " + (", ".join(p for p in parts if p) or "aucun changement") + "."
-        if self.conflicts:
-            head += " " + " ".join(f"⚠ « {c['title']} » a été modifiée dans les deux onglets (dernière version de {c['database_author'] or 'un membre'}) : "
-                                   "le texte de la négociation est gardé, celui du Projet de convention n'a pas été repris." for c in self.conflicts)
+            head = "Tour en cours mis à jour depuis le Projet de convention : " + ", ".join(p for p in parts if p) + "."
+        for c in self.conflicts:
+            author = c["database_author"] or "un membre"
+            if c["workspace_text"]:
+                head += (f" ⚠ « {c['title']} » a été modifiée dans les deux onglets (dernière version de {author}) : "
+                         "le texte de la négociation est gardé, celui du Projet de convention n'a pas été repris.")
+            else:  # removed from the tab after a member changed it in the negotiation
+                head += (f" ⚠ « {c['title']} », retirée du Projet de convention, a été modifiée dans la négociation (dernière version de {author}) : "
+                         "elle y est gardée telle quelle, non retirée.")
         return head + "".join(f" {n}" for n in self.notes)
 
 
@@ -985,7 +993,7 @@ def sync_workspace_project(db: Database, data_dir: Path, user: str, library: lis
             already = s.scalar(select(LegacyImport).where(LegacyImport.path == key))
         if already is not None:  # imported, then the project went away: import it again under a new key
             raise ValueError(f"{key} : déjà repris ({already.target}) mais ce projet est introuvable dans la base.")
-        target = _import_project(db, uid, key, _sha256(raw_bytes), project_json, library, imported)
+        target = _import_project(db, uid, key, _sha256(raw_bytes), project_json, library, imported, from_tab=True)
         report.project_id = int(target.split(":")[1]) if target else None
         report.created = report.project_id is not None
         report.notes += imported.notes

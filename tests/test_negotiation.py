@@ -300,6 +300,8 @@ def test_json_workspaces_migrate_once_and_nothing_is_lost(tmp_path, settings):
         assert project["title"] == "Projet de la fédération"
         n = Negotiation(db, project["id"], ws.user, LIBRARY, RULES)
         assert [c.text for c in n.clauses()] == [c.text for c in five_clauses()[:3]]
+        assert [r.note for r in n.rounds()] == ["Reprise du projet enregistré avant la base de données"]
+        assert n.history(n.clauses()[0].key)[0]["note"].startswith(f"repris de {ws.user}/project.json (ajoutée le ")
         assert n.agreement().preamble == "Préambule négocié."
         assert all(c.mandate for c in n.clauses())  # positions rebuilt from the templates
         [summary] = list_conversations(db, ws.user)
@@ -387,6 +389,9 @@ def test_json_project_becomes_the_current_round(tmp_path, settings):
         first = sync_workspace_project(db, settings.data_dir, "amina", LIBRARY)
         assert first.created and len(first.added) == 3 and "repris dans la négociation" in first.message()
         pid = first.project_id
+        first_round = Negotiation(db, pid, "amina")
+        assert [r.note for r in first_round.rounds()] == ["Premier tour, repris de l'onglet Projet de convention"]  # not a migration
+        assert first_round.history(first_round.clauses()[0].key)[0]["note"].startswith("reprise du Projet de convention (ajoutée le ")
         again = sync_workspace_project(db, settings.data_dir, "amina", LIBRARY)
         assert not again.changed and again.unchanged == 3 and again.message() == "La négociation est à jour du Projet de convention."
         assert migrate_workspaces(db, settings.data_dir, LIBRARY).projects == 0  # the same file is not imported a second time
@@ -439,6 +444,7 @@ def test_json_project_becomes_the_current_round(tmp_path, settings):
         # run again: nothing more changes, the conflict is still reported until someone settles it
         third = sync_workspace_project(db, settings.data_dir, "amina", LIBRARY)
         assert not third.changed and [c["key"] for c in third.conflicts] == [c1.key]
+        assert third.message().startswith(f"Négociation : 1 clause en conflit, rien d'autre à reprendre. ⚠ « {c1.title} » a été modifiée dans les deux onglets")
         # amina takes karim's text into the tab: the conflict is gone and nothing is saved
         data = json.loads(ws.project_file.read_text(encoding="utf-8"))
         first_in_tab = next(c for c in data["clauses"] if c["title"] == c1.title)

@@ -132,6 +132,7 @@ def test_a_clause_changed_on_both_sides_is_shown_never_overwritten(engine, setti
 
     out = h.project.edit_clause(1, mine, amina)
     assert "modifiée dans les deux onglets" in out["project_notice"]
+    assert "Négociation : 1 clause en conflit, rien d'autre à reprendre." in out["project_notice"] and "aucun changement" not in out["project_notice"]
     conflicts = out["project_conflicts"]
     assert "Conflit de modification" in conflicts and "9" in conflicts and "5,5" in conflicts
     assert f"version {theirs.version} de amina" in conflicts and "<ins" in conflicts and "<del" in conflicts
