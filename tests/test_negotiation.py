@@ -478,3 +478,27 @@ def test_json_project_imported_before_marks_is_synced(tmp_path, settings):
         assert sync_workspace_project(db, settings.data_dir, "nobody", LIBRARY).project_id is None  # no JSON project: nothing
     finally:
         db.close()
+
+
+def test_clause_removed_in_the_tab_but_changed_in_the_negotiation_is_kept(tmp_path, settings):
+    from rag.db import open_database
+    from rag.negotiation import sync_workspace_project
+    from rag.workspace import Workspace
+
+    ws = Workspace(settings.data_dir, "nadia")
+    for clause in five_clauses()[:2]:
+        ws.add_clause(clause)
+    db = open_database(settings)
+    try:
+        pid = sync_workspace_project(db, settings.data_dir, "nadia", LIBRARY).project_id
+        n = Negotiation(db, pid, "nadia", LIBRARY, RULES)
+        first = n.clauses()[0]
+        n.save_clause(first.key, first.text + "\nArticle 9 — Ajout en séance.", first.version)
+        ws.remove_clause(0)
+        report = sync_workspace_project(db, settings.data_dir, "nadia", LIBRARY)
+        assert not report.withdrawn and [c["key"] for c in report.conflicts] == [first.key]
+        assert report.message() == (f"Négociation : 1 clause en conflit, rien d'autre à reprendre. ⚠ « {first.title} », retirée du Projet de "
+                                    "convention, a été modifiée dans la négociation (dernière version de nadia) : elle y est gardée telle quelle, non retirée.")
+        assert n.clause(first.key).status == ClauseStatus.proposition_syndicale and n.clause(first.key).text.endswith("Ajout en séance.")
+    finally:
+        db.close()
