@@ -188,7 +188,7 @@ def test_delete_needs_a_confirmation_of_the_same_conversation(ui, saved):
 
 
 def test_each_handler_returns_only_the_outputs_its_event_lists(ui, saved):
-    """layout._bound refuses an output name its event does not list: the tuples and the handlers must agree."""
+    """layout.bind_outputs refuses an output name its event does not list: the tuples and the handlers must agree."""
     from rag.web import layout
 
     def within(result: dict, names: tuple[str, ...]) -> None:
