@@ -20,7 +20,7 @@ from rag.engine import build_engine
 from rag.web import DownloadGuard, Handlers, build_ui, launch_options
 from rag.web.render import checks_html, citations_html, md_escape
 from rag.web.security import Authenticator, SecurityHeaders
-from rag.web.texts import EXAMPLE_QUESTIONS, tr
+from rag.web.texts import EXAMPLE_QUESTIONS, headers, tr
 from rag.workspace import UserAccount, Workspace, load_users, safe_user_id
 from tests.conftest import HashEmbeddings
 from tests.conftest import RecordingFake
@@ -63,8 +63,8 @@ def ui(engine, settings):
     return Handlers(engine, settings)
 
 
-def ask(ui, question, user="alice", conversation=None, **filters):
-    return list(ui.chat.chat_submit(question, conversation, filters.get("kinds"), filters.get("langs"), filters.get("source"), req(user)))
+def ask(ui, question, user="alice", conversation=None, lang="fr", **filters):
+    return list(ui.chat.chat_submit(question, conversation, filters.get("kinds"), filters.get("langs"), filters.get("source"), req(user), lang))
 
 
 def draft(ui, topic="Prime d'ancienneté", demands="4 % après 5 ans", variant="target", user="alice", use_model=False):
@@ -120,15 +120,16 @@ def test_language_switch_reaches_every_label_of_every_tab(engine, settings):
         if isinstance(block, (gr.Tab, gr.Accordion, gr.Button)) or (isinstance(shown, str) and shown):
             assert id(block) in switched or block.value in EXAMPLE_QUESTIONS, (type(block).__name__, shown)
     for lang in ("ar", "en"):
-        updates = switch.fn(lang)
-        assert len(updates) == len(switch.outputs)
-        labels = {u.get("label") for u in updates} | {u.get("value") for u in updates}
+        outputs = switch.fn(lang)
+        assert len(outputs) == len(switch.outputs)
+        updates = [u for u in outputs if isinstance(u, dict) and u.get("__type__") == "update"]
+        labels = {u.get("label") for u in updates} | {u.get("value") for u in updates if isinstance(u.get("value"), str)}
         assert {tr("tab_calc", lang), tr("tab_negotiation", lang), tr("calc_years", lang), tr("nego_rounds", lang), tr("first_steps", lang)} <= labels
         assert "Calculs" not in labels and "Tours de négociation" not in labels
         calc_pick = next(u for u in updates if u.get("label") == tr("calc_pick", lang))
         assert calc_pick["choices"][0] == (tr("calc_seniority", lang), "seniority") and len(calc_pick["choices"]) == 7
     french = switch.fn("xx")  # anything else: French
-    assert any(u.get("label") == "Votre question (français, arabe ou anglais)" for u in french)
+    assert any(isinstance(u, dict) and u.get("label") == "Votre question (français, arabe ou anglais)" for u in french)
 
 
 def test_status_line_names_the_model_state_and_the_counts(ui, settings):
@@ -583,3 +584,89 @@ def test_welcome_warns_when_the_code_is_absent(settings, tmp_path):
         assert "Le Code du travail n'est pas encore indexé" in welcome and "aucun texte" in welcome
     finally:
         eng.close()
+
+
+# ---- the interface language: notices, status line, welcome panel, table headers -------------------
+
+
+def test_notices_follow_the_interface_language(ui, engine, settings, tmp_path):
+    assert ask(ui, "   ")[-1]["chat_notice"].startswith("⚠ Message vide")  # French by default
+    assert ask(ui, "   ", lang="en")[-1]["chat_notice"] == "⚠ Empty message: write a question before sending."
+    assert ask(ui, "   ", lang="ar")[-1]["chat_notice"] == "⚠ رسالة فارغة: اكتب سؤالا قبل الإرسال."
+    unsaved = ui.chat.workspace(req("alice")).new_conversation()
+    assert "اطرح سؤالا أولا" in ui.chat.rename_conversation("Titre", unsaved, req("alice"), "ar")["chat_notice"]
+    assert ui.chat.cancel_delete("en")["chat_notice"] == "Deletion cancelled."
+    # the Corpus tab's refusals, the project's export, the drafting notices
+    users = {"bob": UserAccount("bob", b"$2b$", admin=False)}
+    f = tmp_path / "x.md"
+    f.write_text("# X\n### Article 1\nTexte.\n", encoding="utf-8")
+    refused = Handlers(engine, settings, users=users).corpus.index_uploads([str(f)], req("bob"), None, "en")
+    assert refused["corpus_notice"] == "⚠ Only administrators may add texts to the corpus."
+    assert refused["status"].startswith("**Indexed texts**")  # the status line it re-sends too
+    assert ui.project.export_markdown(None, None, req("zed"), "ar")["project_notice"] == tr("project_empty", "ar")
+    drafted = draft(ui)
+    english = ui.drafting.draft_clause("prime_anciennete", "", "4 % après 5 ans", "", "target", False, req("alice"), "en")
+    assert english["draft_notice"].startswith("Clause drafted") and "library: prime\\_anciennete · variant Target" in english["clause_title"]
+    assert english["comparison"]["headers"] == ["Parameter", "Legal floor", "Draft", "Status", "Comparable"]
+    assert any(row[3] == "✘ below the floor" for row in english["comparison"]["data"])
+    added = ui.drafting.add_to_project(drafted["clause"], drafted["clause_text"], req("alice"), "ar")
+    assert added["draft_notice"].startswith("أضيف البند") and added["project_table"]["headers"][1] == "البند"
+    assert "Variante inconnue" in ui.drafting.draft_clause("prime_anciennete", "", "", "", "extreme", False, req("a"))["draft_notice"]
+
+
+def test_status_line_and_welcome_in_arabic(ui):
+    status = ui.chat.status_line("ar")
+    assert status.startswith("**النصوص المفهرسة**") and "**الأجوبة**" in status
+    assert re.search(r"(?:قانون|أخرى): 1", status) and "نموذج محلي دون اتصال" in status, status
+    assert "Textes indexés" not in status and "modèle local" not in status and "passages" not in status
+    welcome = ui.chat.welcome_markdown("ar")
+    assert welcome.startswith("**مرحبا.**") and "أمثلة على الأسئلة" in welcome and "Bienvenue" not in welcome
+    assert ui.chat.welcome_markdown("en").startswith("**Welcome.**")
+
+
+def test_language_switch_resends_the_tables_with_their_headers(engine, settings, tmp_path):
+    import pandas as pd
+
+    demo = build_ui(engine, settings)
+    ui = demo.handlers
+    switch = next(f for f in demo.fns.values() if f.api_name == "set_language")
+    named = {getattr(c, "label", None): c for c in switch.outputs if isinstance(c, gr.Dataframe)}
+    status_line = next(c for c in switch.outputs if getattr(c, "elem_id", None) == "status-line")
+    clause = draft(ui)["clause"]
+    found = ui.corpus.search_corpus("durée du travail", [], [], "")
+    shown_results = pd.DataFrame([["a.md", "indexé", ""], ["b.pdf", "échec", "PDF illisible"]], columns=headers("result"))
+
+    def switched(lang):
+        return dict(zip(map(id, switch.outputs), switch.fn(lang, clause, found["search_rows"], shown_results)))
+
+    out = switched("ar")
+    comparison = out[id(named[tr("comparison")])]
+    assert comparison["label"] == tr("comparison", "ar") and comparison["value"]["headers"] == headers("comparison", "ar")
+    assert any(row[3] == "✘ دون الحد الأدنى" for row in comparison["value"]["data"])
+    search = out[id(named[tr("search_results")])]["value"]
+    assert search["headers"] == ["المرجع", "المادة", "الصفحة", "الملف", "المقتطف"] and len(search["data"]) == len(found["search_rows"]) > 0
+    assert out[id(named[tr("index_results")])]["value"] == {"headers": headers("result", "ar"), "data": [["a.md", "مفهرس", ""], ["b.pdf", "فشل", "PDF illisible"]]}
+    documents = out[id(named[tr("documents")])]["value"]
+    assert documents["headers"][2] == "النوع" and "ma_code_travail_fr_2011.md" in {row[0] for row in documents["data"]}
+    assert out[id(named[tr("project_table")])]["value"]["headers"] == headers("project", "ar")
+    assert out[id(status_line)].startswith("**النصوص المفهرسة**")
+    back = switched("fr")  # French again: the rows alone, under the components' own French headers
+    assert any(row[3] == "✘ sous le plancher" for row in back[id(named[tr("comparison")])]["value"])
+    assert back[id(status_line)].startswith("**Textes indexés**")
+
+
+def test_every_handler_that_takes_the_language_receives_it(engine, settings):
+    from rag.web.layout import takes_lang
+
+    demo = build_ui(engine, settings)
+    given = [f for f in demo.fns.values() if takes_lang(f.fn)]
+    names = {f.fn.__name__ for f in given}
+    assert {"chat_submit", "index_uploads", "reindex_all", "draft_clause", "add_to_project", "export_docx", "search_corpus", "cancel_delete"} <= names
+    for f in given:
+        last = f.inputs[-1]
+        assert isinstance(last, gr.State) and last.value == "fr", f.fn.__name__
+    # the Négociation tab's tables follow the language State
+    relabel = next(f for f in demo.fns.values() if f.fn.__name__ == "relabel")
+    rounds, clauses, cost = relabel.fn("en", [[1, "2026-01-05", "ouverture", "amina", "proposée : 3"]], None, [])
+    assert rounds == {"headers": ["Round", "Date", "Note", "Opened by", "Statuses"], "data": [[1, "2026-01-05", "ouverture", "amina", "proposée : 3"]]}
+    assert clauses["headers"][4] == "Last author" and clauses["data"] == [] and cost["headers"][0] == "Demand"

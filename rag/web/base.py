@@ -14,9 +14,21 @@ import gradio as gr
 
 from rag.web.render import describe_error, fr_int, md_escape
 from rag.web.security import DownloadGuard, Downloads
+from rag.web.texts import tr
 from rag.workspace import Workspace, load_users
 
 log = logging.getLogger(__name__)
+
+
+def kinds_phrase(overview, lang: str = "fr") -> str:
+    """« 1 loi, 14 fiches du projet » in French (rag.overview's words); « Law: 1, Project sheet: 14 »
+    otherwise (a count after a label needs no plural rules)."""
+    if lang == "fr":
+        return overview.kinds_phrase()
+    from rag.overview import KIND_ORDER
+
+    parts = [f"{tr('kind_' + kind, lang)}: {overview.by_kind[kind]}" for kind in KIND_ORDER if overview.by_kind.get(kind)]
+    return ("، " if lang == "ar" else ", ").join(parts) or tr("status_no_text", lang)
 
 
 class Shared:
@@ -60,24 +72,24 @@ class TabHandlers:
         account = users.get(self.user_of(request) or "")
         return bool(account and account.admin)
 
-    def status_line(self) -> str:
-        """One line in a negotiator's words: what is indexed, what is missing, whether the model is ready."""
+    def status_line(self, lang: str = "fr") -> str:
+        """One line in a negotiator's words, in ``lang``: what is indexed, what is missing, whether the model is ready."""
         from rag.overview import corpus_overview
 
         s = self.settings
         chat = self.engine._chat if getattr(self.engine, "chat_loaded", False) else None
         if s.llm_backend == "openai":
-            model = f"serveur de modèle de la fédération ({s.openai_model})"
+            model = tr("model_remote", lang).format(name=s.openai_model)
         else:
-            model = "modèle local, hors ligne (" + ("prêt" if chat is not None else "se prépare pour la première question") + ")"
+            model = tr("model_ready" if chat is not None else "model_warming", lang)
         try:
             overview = corpus_overview(self.engine.index)
-            corpus = f"{md_escape(overview.kinds_phrase())} ({fr_int(overview.passages)} passages)"
-            if overview.missing:
-                corpus += " · **manquent** : " + ", ".join(md_escape(m.title.split(" (")[0].split(",")[0]) for m in overview.missing)
+            corpus = f"{md_escape(kinds_phrase(overview, lang))} ({tr('status_passages', lang).format(n=fr_int(overview.passages))})"
+            if overview.missing:  # the catalog's titles are French: the texts' own names
+                corpus += f" · **{tr('status_missing', lang)}** : " + ", ".join(md_escape(m.title.split(" (")[0].split(",")[0]) for m in overview.missing)
         except Exception as exc:
-            corpus = f"illisible ({md_escape(describe_error(exc))})"
-        return f"**Textes indexés** : {corpus} · **Réponses** : {md_escape(model)}"
+            corpus = tr("status_unreadable", lang).format(reason=md_escape(describe_error(exc)))
+        return f"**{tr('status_texts', lang)}** : {corpus} · **{tr('status_answers', lang)}** : {md_escape(model)}"
 
     def source_choices(self) -> list[tuple[str, str]]:
         """The « one text only » filter: every indexed text, by title."""

@@ -24,7 +24,7 @@ from rag.reader import article_request
 from rag.retrieve import Filters
 from rag.web.base import TabHandlers
 from rag.web.render import chat_messages, chip_update, describe_error, excerpt, fr_int, md_escape
-from rag.web.texts import FILTER_KINDS, LANG_LABELS, tr
+from rag.web.texts import FILTER_KINDS, LANG_LABELS, tr, ui_lang
 from rag.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -102,35 +102,34 @@ def after_chat(conversation: dict | None) -> dict:
 
 
 class ChatTab(TabHandlers):
-    def welcome_markdown(self) -> str:
-        """The first-run panel: what the assistant answers from, what is missing and where to get it."""
+    def welcome_markdown(self, lang: str = "fr") -> str:
+        """The first-run panel, in ``lang``: what the assistant answers from, what is missing and where to get it."""
         from rag.overview import corpus_overview
+        from rag.web.base import kinds_phrase
 
         try:
             overview = corpus_overview(self.engine.index)
         except Exception as exc:
-            return f"⚠ Le corpus est illisible : {md_escape(describe_error(exc))}"
-        lines = [f"**Bienvenue.** Ittifaq répond à partir des textes indexés ici — {md_escape(overview.kinds_phrase())} — "
-                 "et cite l'article de chaque affirmation ; l'extrait est à un clic."]
+            return tr("corpus_unreadable", lang).format(reason=md_escape(describe_error(exc)))
+        lines = [tr("welcome_intro", lang).format(kinds=md_escape(kinds_phrase(overview, lang)))]
         if not overview.has_law():
-            lines.append("⚠ **Le Code du travail n'est pas encore indexé** : les réponses ne s'appuient pour l'instant que sur les fiches "
-                         "du projet. Importez le texte officiel dans l'onglet Corpus.")
-        if overview.missing:
-            lines.append("Textes officiels à importer (onglet **Corpus**) :")
+            lines.append(tr("welcome_no_law", lang))
+        if overview.missing:  # the catalog's titles and where to obtain them are written in French
+            lines.append(tr("welcome_missing", lang))
             lines += [f"- {md_escape(m.title)} — {md_escape(m.obtain)}" for m in overview.missing]
         for name, problem in self.shared.library_problems.items():
-            lines.append(f"⚠ {md_escape(name)} : {md_escape(problem)} — les autres modèles restent disponibles.")
-        lines.append("Exemples de questions (cliquez) :")
+            lines.append(tr("welcome_library", lang).format(name=md_escape(name), problem=md_escape(problem)))
+        lines.append(tr("welcome_examples", lang))
         return "\n\n".join(lines[:2]) + ("\n\n" + "\n".join(lines[2:]) if len(lines) > 2 else "")
 
-    def check_message(self, text: str | None) -> str | None:
+    def check_message(self, text: str | None, lang: str = "fr") -> str | None:
         """Why a message is refused before the model, or None."""
         text = text if isinstance(text, str) else ""
         if not text.strip():
-            return "Message vide : écrivez une question avant d'envoyer."
+            return tr("msg_empty", lang)
         limit = self.settings.max_message_chars
         if len(text) > limit:
-            return f"Message trop long ({fr_int(len(text))} caractères) : la limite est de {fr_int(limit)} caractères. Raccourcissez la question ou découpez-la."
+            return tr("msg_too_long", lang).format(n=fr_int(len(text)), limit=fr_int(limit))
         return None
 
     def filters(self, kinds, langs, source) -> Filters:
@@ -167,11 +166,13 @@ class ChatTab(TabHandlers):
             state["conversations"] = gr.update(choices=choices, value=conversation["id"] if any(v == conversation["id"] for _, v in choices) else None)
         return state
 
-    def chat_submit(self, message, conversation, kinds=None, langs=None, source=None, request: gr.Request | None = None):
-        """Stream a grounded answer; refuse empty or too long messages before the model."""
+    def chat_submit(self, message, conversation, kinds=None, langs=None, source=None, request: gr.Request | None = None, lang: str = "fr"):
+        """Stream a grounded answer; refuse empty or too long messages before the model.
+        ``lang``: the interface language, that of the notices (the answer follows the question's)."""
+        lang = ui_lang(lang)
         ws = self.workspace(request)
         conversation = self._conversation(ws, conversation)
-        problem = self.check_message(message)
+        problem = self.check_message(message, lang)
         if problem:
             state = self._chat_state(ws, conversation, notice=f"⚠ {problem}", message=message if isinstance(message, str) else "", listing=False)
             for kept in ("chips", "cited", "excerpt_title", "excerpt_text"):  # the previous answer's chips and excerpt stay
@@ -181,7 +182,7 @@ class ChatTab(TabHandlers):
         question = message.strip()
         ref = article_request(question)
         if ref is not None:  # « article 350 », « المادة 350 »: the text itself is shown, the model is not asked
-            yield self._article_reply(ws, conversation, question, ref, source)
+            yield self._article_reply(ws, conversation, question, ref, source, lang)
             return
         previous = conversation["messages"]
         history = [
@@ -190,7 +191,7 @@ class ChatTab(TabHandlers):
         ][-HISTORY_TURNS:]
         reply = {"role": "assistant", "content": "…", "citations": [], "warnings": []}
         conversation["messages"] += [{"role": "user", "content": question}, reply]
-        yield self._chat_state(ws, conversation, notice="Recherche dans les textes indexés…", listing=False)
+        yield self._chat_state(ws, conversation, notice=tr("searching", lang), listing=False)
         saved = False
         try:
             filters = self.filters(kinds, langs, source)
@@ -203,7 +204,7 @@ class ChatTab(TabHandlers):
                     if time.monotonic() - last > 0.08:
                         last = time.monotonic()
                         reply["content"] = sanitise_model_text("".join(pieces)) + " ▌"
-                        yield self._chat_state(ws, conversation, notice="Rédaction de la réponse…", listing=False)
+                        yield self._chat_state(ws, conversation, notice=tr("writing", lang), listing=False)
                 elif isinstance(event, Answer):
                     answer = event
             if answer is None:
@@ -220,20 +221,20 @@ class ChatTab(TabHandlers):
             notice = ""
         except Exception as exc:
             log.exception("chat failed")
-            reply["content"] = f"⚠ Le modèle n'a pas pu répondre : {describe_error(exc)}"
+            reply["content"] = tr("model_failed", lang).format(reason=describe_error(exc))
             reply["citations"], reply["warnings"] = [], []
             notice = ""
         finally:
             # also when the browser leaves mid-answer (generator closed): keep what was said
             if reply["content"].endswith(" ▌"):
-                reply["content"] = reply["content"][:-2] + "\n\n*(réponse interrompue)*"
+                reply["content"] = reply["content"][:-2] + "\n\n" + tr("interrupted", lang)
             try:
                 ws.save_conversation(conversation)
                 saved = True
             except OSError as exc:
                 log.error("conversation not saved: %s", exc)
         if not saved:
-            notice = "⚠ La conversation n'a pas pu être enregistrée (disque plein ou dossier en lecture seule)."
+            notice = tr("conv_not_saved", lang)
         yield self._chat_state(ws, conversation, notice=notice, citations=reply["citations"])
 
     def show_citation(self, choice, cited) -> dict:
@@ -253,11 +254,11 @@ class ChatTab(TabHandlers):
             citations = messages[index].get("citations") or []
         return {"chips": chip_update(citations), "cited": citations, **excerpt_outputs(None)}
 
-    def new_conversation(self, request: gr.Request | None = None) -> dict:
+    def new_conversation(self, request: gr.Request | None = None, lang: str = "fr") -> dict:
         ws = self.workspace(request)
         return self._chat_state(ws, ws.new_conversation())
 
-    def open_conversation(self, conv_id, request: gr.Request | None = None) -> dict:
+    def open_conversation(self, conv_id, request: gr.Request | None = None, lang: str = "fr") -> dict:
         ws = self.workspace(request)
         conversation = ws.load_conversation(conv_id) if isinstance(conv_id, str) else None
         if conversation is None:
@@ -265,18 +266,18 @@ class ChatTab(TabHandlers):
         last = next((m for m in reversed(conversation["messages"]) if m.get("role") == "assistant"), {})
         return self._chat_state(ws, conversation, citations=last.get("citations") or [])
 
-    def delete_conversation(self, conversation, request: gr.Request | None = None) -> dict:
+    def delete_conversation(self, conversation, request: gr.Request | None = None, lang: str = "fr") -> dict:
         ws = self.workspace(request)
         if isinstance(conversation, dict) and isinstance(conversation.get("id"), str):
             ws.delete_conversation(conversation["id"])
-        return self._chat_state(ws, ws.new_conversation(), notice="Conversation supprimée.")
+        return self._chat_state(ws, ws.new_conversation(), notice=tr("conv_deleted", ui_lang(lang)))
 
     # ---- articles read whole, without the model -------------------------------------------------
     def _known_source(self, source) -> str | None:
         known = {d.source for d in self.engine.index.documents()}
         return source if isinstance(source, str) and source in known else None
 
-    def _article_reply(self, ws: Workspace, conversation: dict, question: str, ref, source=None) -> dict:
+    def _article_reply(self, ws: Workspace, conversation: dict, question: str, ref, source=None, ui: str = "fr") -> dict:
         """Append « article N » and the article itself to the conversation, save it, show it."""
         from rag.reader import read_article
 
@@ -285,36 +286,35 @@ class ChatTab(TabHandlers):
             reply = article_message(read_article(self.engine.index, ref, source=self._known_source(source)), lang)
         except Exception as exc:
             log.exception("article reader failed")
-            reply = {"role": "assistant", "content": f"⚠ Lecture de l'article impossible : {md_escape(describe_error(exc))}", "citations": [], "warnings": []}
+            reply = {"role": "assistant", "content": tr("article_failed", ui).format(reason=md_escape(describe_error(exc))), "citations": [], "warnings": []}
         conversation["messages"] += [{"role": "user", "content": question}, reply]
         notice = ""
         try:
             ws.save_conversation(conversation)
         except OSError as exc:
             log.error("conversation not saved: %s", exc)
-            notice = "⚠ La conversation n'a pas pu être enregistrée (disque plein ou dossier en lecture seule)."
+            notice = tr("conv_not_saved", ui)
         return self._chat_state(ws, conversation, notice=notice, citations=reply["citations"])
 
-    def _read_neighbour(self, which: str, conversation, request: gr.Request | None) -> dict:
+    def _read_neighbour(self, which: str, conversation, request: gr.Request | None, ui: str = "fr") -> dict:
         ws = self.workspace(request)
         conversation = self._conversation(ws, conversation)
         shown = shown_article(conversation)
         number = shown.get(which)
         if not isinstance(number, str) or not number:
-            word = "précédent" if which == "previous" else "suivant"
-            return {**self._chat_state(ws, conversation, notice=f"⚠ Pas d'article {word} à afficher."), **after_chat(conversation)}
+            return {**self._chat_state(ws, conversation, notice=tr("no_previous" if which == "previous" else "no_next", ui)), **after_chat(conversation)}
         lang = shown.get("lang") if shown.get("lang") in ("fr", "en", "ar") else "fr"
         question = tr("art_request", lang).format(n=number)  # « article 4 », « المادة 4 »: what the user would type
-        state = self._article_reply(ws, conversation, question, article_request(question) or number, shown.get("source"))
+        state = self._article_reply(ws, conversation, question, article_request(question) or number, shown.get("source"), ui)
         return {**state, **after_chat(conversation)}
 
-    def read_previous(self, conversation, request: gr.Request | None = None) -> dict:
+    def read_previous(self, conversation, request: gr.Request | None = None, lang: str = "fr") -> dict:
         """« ← Article précédent »: the article before the one shown, in the same text."""
-        return self._read_neighbour("previous", conversation, request)
+        return self._read_neighbour("previous", conversation, request, ui_lang(lang))
 
-    def read_next(self, conversation, request: gr.Request | None = None) -> dict:
+    def read_next(self, conversation, request: gr.Request | None = None, lang: str = "fr") -> dict:
         """« Article suivant → »: the article after the one shown, in the same text."""
-        return self._read_neighbour("next", conversation, request)
+        return self._read_neighbour("next", conversation, request, ui_lang(lang))
 
     def after_chat(self, conversation) -> dict:
         return after_chat(conversation if isinstance(conversation, dict) else None)
@@ -324,27 +324,29 @@ class ChatTab(TabHandlers):
         conv_id = conversation.get("id") if isinstance(conversation, dict) else None
         return ws.load_conversation(conv_id) if isinstance(conv_id, str) else None
 
-    def rename_conversation(self, title, conversation, request: gr.Request | None = None) -> dict:
+    def rename_conversation(self, title, conversation, request: gr.Request | None = None, lang: str = "fr") -> dict:
+        lang = ui_lang(lang)
         ws = self.workspace(request)
         stored = self._stored(ws, conversation)
         if stored is None:
-            return {"chat_notice": "⚠ Posez d'abord une question : une conversation vide n'est pas encore enregistrée."}
+            return {"chat_notice": tr("rename_unsaved", lang)}
         try:
             renamed = ws.rename_conversation(stored["id"], title if isinstance(title, str) else "")
         except ValueError as exc:
             return {"chat_notice": f"⚠ {md_escape(exc)}"}
         except OSError as exc:
-            return {"chat_notice": f"⚠ Renommage impossible : {md_escape(describe_error(exc, self.settings.data_dir))}"}
+            return {"chat_notice": tr("rename_failed", lang).format(reason=md_escape(describe_error(exc, self.settings.data_dir)))}
         choices = self.conversation_choices(ws)
         return {"conversation": renamed, "conversations": gr.update(choices=choices, value=renamed["id"]), "conv_title": renamed["title"],
-                "chat_notice": f"Conversation renommée : « {md_escape(renamed['title'])} »."}
+                "chat_notice": tr("renamed", lang).format(title=md_escape(renamed["title"]))}
 
-    def export_conversation(self, conversation, request: gr.Request | None = None) -> dict:
+    def export_conversation(self, conversation, request: gr.Request | None = None, lang: str = "fr") -> dict:
         """The conversation as Markdown (questions, answers, citations, excerpts), as a private download."""
+        lang = ui_lang(lang)
         ws = self.workspace(request)
         stored = self._stored(ws, conversation)
         if stored is None or not stored.get("messages"):
-            return {"conv_file": None, "chat_notice": "⚠ Conversation vide : posez d'abord une question, puis exportez."}
+            return {"conv_file": None, "chat_notice": tr("export_empty_conv", lang)}
         try:
             path = ws.export_conversation(stored["id"])
             copy = self.shared.downloads.copy(path, self.user_of(request))
@@ -352,30 +354,31 @@ class ChatTab(TabHandlers):
             return {"conv_file": None, "chat_notice": f"⚠ {md_escape(exc)}"}
         except OSError as exc:
             log.exception("conversation export failed")
-            return {"conv_file": None, "chat_notice": f"⚠ Export impossible : {md_escape(describe_error(exc, self.settings.data_dir))}"}
-        return {"conv_file": str(copy), "chat_notice": f"Conversation exportée : {md_escape(path.name)}."}
+            return {"conv_file": None, "chat_notice": tr("export_failed", lang).format(reason=md_escape(describe_error(exc, self.settings.data_dir)))}
+        return {"conv_file": str(copy), "chat_notice": tr("conv_exported", lang).format(name=md_escape(path.name))}
 
-    def ask_delete(self, conversation, request: gr.Request | None = None) -> dict:
+    def ask_delete(self, conversation, request: gr.Request | None = None, lang: str = "fr") -> dict:
         """First click on « Supprimer »: nothing is deleted; the confirmation button appears."""
+        lang = ui_lang(lang)
         ws = self.workspace(request)
         stored = self._stored(ws, conversation)
         if stored is None:
             hidden = gr.update(visible=False)
             return {"confirm_delete": hidden, "cancel_delete": hidden, "delete_pending": None,
-                    "chat_notice": "⚠ Aucune conversation enregistrée à supprimer."}
+                    "chat_notice": tr("nothing_to_delete", lang)}
         shown = gr.update(visible=True)
-        title = stored.get("title") or "(sans titre)"
+        title = stored.get("title") or tr("untitled", lang)
         return {"confirm_delete": shown, "cancel_delete": shown, "delete_pending": stored["id"],
-                "chat_notice": f"Supprimer définitivement « {md_escape(title)} » ? Cliquez sur « Confirmer la suppression » ou « Annuler »."}
+                "chat_notice": tr("ask_delete", lang).format(title=md_escape(title))}
 
-    def cancel_delete(self) -> dict:
+    def cancel_delete(self, lang: str = "fr") -> dict:
         hidden = gr.update(visible=False)
-        return {"confirm_delete": hidden, "cancel_delete": hidden, "delete_pending": None, "chat_notice": "Suppression annulée."}
+        return {"confirm_delete": hidden, "cancel_delete": hidden, "delete_pending": None, "chat_notice": tr("delete_cancelled", ui_lang(lang))}
 
-    def confirm_delete(self, pending, conversation, request: gr.Request | None = None) -> dict:
+    def confirm_delete(self, pending, conversation, request: gr.Request | None = None, lang: str = "fr") -> dict:
         """Second click: delete the conversation the first click named, if it is still the one shown."""
         hidden = {"confirm_delete": gr.update(visible=False), "cancel_delete": gr.update(visible=False), "delete_pending": None}
         current = conversation.get("id") if isinstance(conversation, dict) else None
         if not isinstance(pending, str) or pending != current:
-            return {**hidden, "chat_notice": "⚠ La conversation affichée a changé : cliquez de nouveau sur « Supprimer la conversation »."}
-        return {**self.delete_conversation(conversation, request), **after_chat(None), **hidden}
+            return {**hidden, "chat_notice": tr("delete_changed", ui_lang(lang))}
+        return {**self.delete_conversation(conversation, request, lang), **after_chat(None), **hidden}

@@ -24,7 +24,7 @@ from rag.web.project import ProjectTab, project_state
 from rag.web.security import DOWNLOAD_TTL_S, LOOPBACK_HOSTS, Authenticator, DownloadGuard, SecurityHeaders
 from rag.web.texts import (
     COMPARISON_HEADERS, DOCUMENT_HEADERS, EXAMPLE_QUESTIONS, FILTER_KINDS, KIND_LABELS, LANGUAGES, LANG_LABELS, PROJECT_HEADERS,
-    RESULT_HEADERS, RTL_LANGS, SEARCH_HEADERS, VARIANT_LABELS, Labels, choices, tr,
+    RESULT_HEADERS, RTL_LANGS, SEARCH_HEADERS, VARIANT_LABELS, Labels, choices, shown_rows, table, tr, ui_lang,
 )
 from rag.workspace import MAX_CONVERSATION_TITLE
 
@@ -48,6 +48,8 @@ CONV_EXPORT_OUTPUTS = ("conv_file", "chat_notice")
 ASK_DELETE_OUTPUTS = ("confirm_delete", "cancel_delete", "delete_pending", "chat_notice")
 DELETE_OUTPUTS = CHAT_OUTPUTS + AFTER_CHAT_OUTPUTS + ("delete_pending",)
 SEARCH_OUTPUTS = ("search_results", "search_rows", "search_notice", "search_article")
+# what the language switch re-renders besides the labels: texts written by handlers, tables with their headers
+RELABEL_OUTPUTS = ("lang", "status", "welcome", "admin_notice", "comparison", "project_table", "search_results", "index_results", "documents")
 
 CSS = """
 #chatbot .message, #chatbot .message p, #chatbot .message li, .bidi, .bidi textarea, .bidi input, textarea {
@@ -56,9 +58,13 @@ CSS = """
 [dir=rtl] #chatbot .message, [dir=rtl] .bidi { direction: rtl; }
 /* Gradio marks every block dir=ltr: in Arabic the blocks follow the page instead */
 html[dir=rtl] .gradio-container [dir=ltr], html[dir=rtl] .prose { direction: rtl; }
-/* texts written by the handlers (French for now) and the example questions keep their own direction on an Arabic page */
+/* texts quoting French documents (titles, catalog entries) and the example questions keep their own direction on an Arabic page */
 html[dir=rtl] #status-line p, html[dir=rtl] #welcome p, html[dir=rtl] #welcome li { unicode-bidi: plaintext; text-align: start; }
 html[dir=rtl] .gradio-container button { unicode-bidi: plaintext; }
+/* a dropdown's arrow sits on the right (absolute, over the input): in Arabic the text starts there, so
+   the arrow goes to the left and the input keeps room for it on that side */
+html[dir=rtl] .gradio-container .secondary-wrap .icon-wrap { right: auto; left: var(--size-5); }
+html[dir=rtl] .gradio-container .secondary-wrap input { padding-left: calc(var(--size-5) * 2); padding-right: var(--size-1); }
 .floor-checks { list-style: none; padding-left: 0; margin: 0; }
 .floor-checks li { margin: .3em 0; line-height: 1.35; }
 .check-ok { color: #1a7f37; }
@@ -100,6 +106,25 @@ class Handlers:
     def download_root(self) -> Path:
         return self.shared.downloads.root
 
+    def relabel(self, lang, clause=None, search_rows=None, index_results=None, request: gr.Request | None = None) -> dict:
+        """After the language switch: the status line, the welcome panel and every table again, in
+        ``lang`` (a Dataframe shows new headers only with its rows: each table is re-sent whole,
+        from the handlers' state, or, for the per-file results, from what the table shows)."""
+        from rag.web.corpus import relabel_results, search_table
+        from rag.web.drafting import comparison_table
+
+        lang = ui_lang(lang)
+        admin = self.corpus.is_admin(request)
+        return {
+            "lang": lang, "status": self.corpus.status_line(lang), "welcome": self.chat.welcome_markdown(lang),
+            "admin_notice": "" if admin else tr("read_only", lang),
+            "comparison": comparison_table(clause if isinstance(clause, dict) else None, lang),
+            "project_table": project_state(self.project.workspace(request), lang=lang)["project_table"],
+            "search_results": search_table(search_rows if isinstance(search_rows, list) else [], lang),
+            "index_results": table("result", relabel_results(shown_rows(index_results), lang), lang),
+            "documents": self.corpus.documents_table(lang),
+        }
+
     def on_load(self, request: gr.Request | None = None) -> dict:
         """The page as this user sees it: their conversations and project, the corpus, admin rights."""
         corpus, chat = self.corpus, self.chat
@@ -115,6 +140,12 @@ class Handlers:
             "admin_notice": "" if admin else "*Consultation seule : l'ajout et le retrait de textes sont réservés aux administrateurs.*",
             **project_state(self.project.workspace(request)),
         }
+
+
+def takes_lang(fn: Callable) -> bool:
+    """Whether a handler takes the interface language (its last parameter, ``lang``)."""
+    params = list(inspect.signature(fn).parameters)
+    return bool(params) and params[-1] == "lang"
 
 
 def bind_outputs(fn: Callable, names: tuple[str, ...], components: dict[str, Any]) -> Callable:
@@ -214,12 +245,16 @@ def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard |
     lab = Labels()  # every text that follows the interface language
 
     def wire(trigger, fn: Callable, inputs, names: tuple[str, ...], **options):
+        # the interface language goes to every handler that takes it (its notices, its tables' headers)
+        if takes_lang(fn):
+            inputs = [*(inputs or []), C["lang"]]
         return trigger(bind_outputs(fn, names, C), inputs, [C[n] for n in names], **options)
 
     with gr.Blocks(title="Ittifaq — اتفاق", analytics_enabled=False, delete_cache=(1800, DOWNLOAD_TTL_S)) as demo:
         with gr.Row(equal_height=True):
             lab(gr.Markdown(tr("app_intro")), "app_intro", "value")
             ui_lang = lab(gr.Radio(list(LANGUAGES), value="fr", label=tr("ui_lang"), scale=0, min_width=280), "ui_lang")
+        C["lang"] = gr.State("fr")  # the interface language, for the handlers' notices and tables
         C["status"] = gr.Markdown(h.corpus.status_line(), elem_id="status-line")
         with gr.Tabs():
             with lab(gr.Tab(tr("tab_chat")), "tab_chat"):
@@ -242,7 +277,7 @@ def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard |
                         with gr.Row():
                             rename_btn = lab(gr.Button(tr("rename_conv"), size="sm"), "rename_conv", "value")
                             export_conv_btn = lab(gr.Button(tr("export_conv"), size="sm"), "export_conv", "value")
-                        C["conv_file"] = lab(gr.File(label=tr("conv_file"), interactive=False), "conv_file")
+                        C["conv_file"] = lab(gr.File(label=tr("conv_file"), interactive=False, elem_id="conv-file"), "conv_file")
                         with lab(gr.Accordion(tr("filters"), open=False), "filters"):
                             kinds = lab(gr.Dropdown(kind_choices(), value=[], multiselect=True, label=tr("kinds")), "kinds")
                             lab(kinds, kind_choices, "choices")
@@ -317,7 +352,7 @@ def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard |
                 from rag.web.negotiation import build_negotiation_tab
 
                 build_negotiation_tab(settings, load_library(settings.clauses_dir), load_rules(settings.rules_file), h.chat.user_of, h.shared.downloads.copy, lab=lab,
-                                      db=h.project.database, tab=negotiation_tab)
+                                      db=h.project.database, tab=negotiation_tab, lang=C["lang"])
 
             with lab(gr.Tab(tr("tab_corpus")), "tab_corpus"):
                 with lab(gr.Accordion(tr("search_corpus"), open=True), "search_corpus"):
@@ -330,8 +365,8 @@ def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard |
                         C["search_source"] = lab(gr.Dropdown(choices=h.chat.source_choices(), value="", label=tr("source")), "source")
                     C["search_notice"] = gr.Markdown("")
                     C["search_rows"] = gr.State([])
-                    C["search_results"] = lab(gr.Dataframe(headers=SEARCH_HEADERS, value=[], interactive=False, wrap=True, label=tr("search_results")), "search_results")
-                    C["search_article"] = gr.Markdown("", elem_classes=["bidi"])
+                    C["search_results"] = lab(gr.Dataframe(headers=SEARCH_HEADERS, value=[], interactive=False, wrap=True, label=tr("search_results"), elem_id="search-results"), "search_results")
+                    C["search_article"] = gr.Markdown("", elem_classes=["bidi"], elem_id="search-article")
                 C["admin_notice"] = gr.Markdown("")
                 with gr.Group(visible=True) as admin_box:
                     C["admin_box"] = admin_box
@@ -397,14 +432,24 @@ def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard |
 
         wire(demo.load, h.on_load, None, LOAD_OUTPUTS)
 
-        def set_language(lang: str):
-            return lab.updates(lang)
+        labelled = lab.components()
+        relabelled = [C[n] for n in RELABEL_OUTPUTS if all(C[n] is not c for c in labelled)]
+
+        def set_language(lang: str, clause=None, search_rows=None, index_results=None, request: gr.Request | None = None):
+            """Every label, then what :meth:`Handlers.relabel` re-renders, in ``labelled + relabelled`` order."""
+            updates = dict(zip(map(id, labelled), lab.updates(lang)))
+            for name, value in h.relabel(lang, clause, search_rows, index_results, request).items():
+                if id(C[name]) in updates:  # a labelled table: its label and its rows in one update
+                    updates[id(C[name])]["value"] = value
+                else:
+                    updates[id(C[name])] = value
+            return [updates[id(c)] for c in labelled + relabelled]
 
         # the page turns right-to-left for Arabic (Gradio's layout follows the document direction)
         ui_lang.change(
-            set_language, [ui_lang], lab.components(), queue=False,
-            js=f"(lang) => {{ const rtl = {sorted(RTL_LANGS)!r}.includes(lang); document.documentElement.setAttribute('dir', rtl ? 'rtl' : 'ltr'); "
-               "document.documentElement.setAttribute('lang', lang); return lang; }",
+            set_language, [ui_lang, C["clause"], C["search_rows"], C["index_results"]], labelled + relabelled, queue=False,
+            js=f"(lang, ...rest) => {{ const rtl = {sorted(RTL_LANGS)!r}.includes(lang); document.documentElement.setAttribute('dir', rtl ? 'rtl' : 'ltr'); "
+               "document.documentElement.setAttribute('lang', lang); return [lang, ...rest]; }",
         )
 
     demo.handlers = h  # for tests and app.py

@@ -220,14 +220,17 @@ class NegotiationHandlers:
 
 def build_negotiation_tab(settings, library: list, rules: dict, user_of: Callable[[Any], str | None],
                           deliver: Callable[[Path, str | None], Path] | None = None, db: Database | Callable[[], Database] | None = None,
-                          lab: Callable | None = None, tab=None) -> NegotiationHandlers | None:
+                          lab: Callable | None = None, tab=None, lang=None) -> NegotiationHandlers | None:
     """Lay out the tab inside the caller's ``with gr.Tab(...)`` block and wire it.
     ``lab(component, text_key, prop)`` registers a text for the language switch. ``db``: the
     database or what opens it (shared with the Projet de convention tab); ``tab``: that
-    ``gr.Tab``, whose selection opens the project list (the Projet de convention taken in first)."""
+    ``gr.Tab``, whose selection opens the project list (the Projet de convention taken in first);
+    ``lang``: the State of the interface language (the tables' headers follow it)."""
     import gradio as gr
 
-    from rag.web.texts import tr
+    from rag.web.texts import shown_rows, table, tr, ui_lang
+
+    with_lang = [lang] if lang is not None else []  # an extra input: the handlers' last argument
 
     lab = lab or (lambda component, key, prop="label": component)
 
@@ -282,8 +285,9 @@ def build_negotiation_tab(settings, library: list, rules: dict, user_of: Callabl
         cost_chart = lab(gr.BarPlot(x="année", y="coût", color="revendication", label=tr("nego_chart")), "nego_chart")
         cost_file = lab(gr.File(label=tr("nego_cost_file"), interactive=False), "nego_cost_file")
 
-    def views(out: dict) -> dict:
-        result = {rounds: out.get("rounds", []), clauses: out.get("clauses", []), notice: out.get("notice", "")}
+    def views(out: dict, ui: str = "fr") -> dict:
+        ui = ui_lang(ui)
+        result = {rounds: table("nego_rounds", out.get("rounds", []), ui), clauses: table("nego_clauses", out.get("clauses", []), ui), notice: out.get("notice", "")}
         if "clause_choices" in out:
             result[clause] = gr.update(choices=out["clause_choices"])
         for name, comp in (("text", text), ("status", status), ("version", version)):
@@ -300,8 +304,8 @@ def build_negotiation_tab(settings, library: list, rules: dict, user_of: Callabl
         return {project: gr.update(choices=out["projects"], value=value), notice: out["notice"], sync_notice: out["sync"],
                 sync_conflicts: out["conflicts"], **team_updates(out["teams"])}
 
-    def on_project(pid, request: gr.Request):
-        return {**views(h.view(pid, user_of(request))), **team_updates(h.teams(pid, user_of(request)))}
+    def on_project(pid, request: gr.Request, ui: str = "fr"):
+        return {**views(h.view(pid, user_of(request)), ui), **team_updates(h.teams(pid, user_of(request)))}
 
     def on_share(pid, choice, request: gr.Request):
         out = h.share(pid, choice, user_of(request))
@@ -311,39 +315,47 @@ def build_negotiation_tab(settings, library: list, rules: dict, user_of: Callabl
         out = h.open_clause(pid, key, user_of(request))
         return {text: out["text"], status: out["status"], version: out["version"], history: out["history"]}
 
-    def on_save(pid, key, body, state, ver, request: gr.Request):
-        return views(h.save(pid, key, body, state, ver, user_of(request)))
+    def on_save(pid, key, body, state, ver, request: gr.Request, ui: str = "fr"):
+        return views(h.save(pid, key, body, state, ver, user_of(request)), ui)
 
-    def on_round(pid, note, request: gr.Request):
-        return views(h.new_round(pid, note, user_of(request)))
+    def on_round(pid, note, request: gr.Request, ui: str = "fr"):
+        return views(h.new_round(pid, note, user_of(request)), ui)
 
     def on_compare(pid, file, request: gr.Request):
         out = h.import_counter(pid, file, user_of(request))
         return {comparison: out["comparison"], diff: out["diff"], notice: out["notice"]}
 
-    def on_apply(pid, cmp, request: gr.Request):
-        return views(h.apply_counter(pid, cmp, user_of(request)))
+    def on_apply(pid, cmp, request: gr.Request, ui: str = "fr"):
+        return views(h.apply_counter(pid, cmp, user_of(request)), ui)
 
     def on_redline(pid, start, end, request: gr.Request):
         out = h.redline(pid, start, end, user_of(request))
         return {redline_file: out["file"], notice: out["notice"]}
 
-    def on_cost(pid, file, n, request: gr.Request):
+    def on_cost(pid, file, n, request: gr.Request, ui: str = "fr"):
         out = h.cost(pid, file, n, user_of(request))
-        return {cost_table: out["table"], cost_chart: out["chart"], cost_file: out["file"], notice: out["notice"]}
+        return {cost_table: table("cost", out["table"], ui_lang(ui)), cost_chart: out["chart"], cost_file: out["file"], notice: out["notice"]}
+
+    def relabel(ui, shown_rounds, shown_clauses, shown_cost):
+        """The language switch: the three tables again, their rows as shown, headers in ``ui``."""
+        ui = ui_lang(ui)
+        return [table(name, shown_rows(value), ui) for name, value in
+                (("nego_rounds", shown_rounds), ("nego_clauses", shown_clauses), ("cost", shown_cost))]
 
     view_outputs = [rounds, clauses, notice, clause, text, status, version]
     list_outputs = [project, notice, sync_notice, sync_conflicts, team, share]
     refresh.click(on_projects, None, list_outputs)
     if tab is not None:
         tab.select(on_projects, None, list_outputs)
-    project.change(on_project, [project], view_outputs + [team, share])
+    project.change(on_project, [project, *with_lang], view_outputs + [team, share])
     share.click(on_share, [project, team], [notice, team, share])
     clause.change(on_clause, [project, clause], [text, status, version, history])
-    save.click(on_save, [project, clause, text, status, version], view_outputs)
-    new_round.click(on_round, [project, round_note], view_outputs)
+    save.click(on_save, [project, clause, text, status, version, *with_lang], view_outputs)
+    new_round.click(on_round, [project, round_note, *with_lang], view_outputs)
     compare.click(on_compare, [project, upload], [comparison, diff, notice])
-    apply.click(on_apply, [project, comparison], view_outputs)
+    apply.click(on_apply, [project, comparison, *with_lang], view_outputs)
     redline.click(on_redline, [project, from_round, to_round], [redline_file, notice])
-    cost.click(on_cost, [project, grid, years], [cost_table, cost_chart, cost_file, notice])
+    cost.click(on_cost, [project, grid, years, *with_lang], [cost_table, cost_chart, cost_file, notice])
+    if lang is not None:
+        lang.change(relabel, [lang, rounds, clauses, cost_table], [rounds, clauses, cost_table], queue=False)
     return h

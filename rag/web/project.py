@@ -24,7 +24,7 @@ import gradio as gr
 from rag.export import EXPORT_FORMATS
 from rag.web.base import TabHandlers
 from rag.web.render import describe_error, md_escape
-from rag.web.texts import VARIANT_LABELS
+from rag.web.texts import VARIANT_LABELS, table, tr, ui_lang
 from rag.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -34,13 +34,15 @@ NOT_SYNCED = ("⚠ La négociation n'a pas été mise à jour : {reason}. Vos mo
               "enregistrées ; elles seront reprises à la prochaine modification ou à l'ouverture de l'onglet Négociation.")
 
 
-def project_state(ws: Workspace, notice: str = "", pick: int | None = None) -> dict:
-    """The tab as the project is on disk; ``pick``: the clause to keep selected."""
+def project_state(ws: Workspace, notice: str = "", pick: int | None = None, lang: str = "fr") -> dict:
+    """The tab as the project is on disk; ``pick``: the clause to keep selected; the table's
+    headers and variants in the interface language ``lang``."""
     project = ws.load_project()
     rows, choices = [], []
     for n, c in enumerate(project["clauses"], start=1):
         below = sum(1 for k in c.get("checks") or [] if k.get("status") == "below_floor")
-        rows.append([n, c.get("title", ""), VARIANT_LABELS.get(c.get("variant", ""), c.get("variant", "")), below, str(c.get("added", ""))[:16].replace("T", " ")])
+        variant = c.get("variant", "")
+        rows.append([n, c.get("title", ""), tr(f"variant_{variant}", lang) if variant in VARIANT_LABELS else variant, below, str(c.get("added", ""))[:16].replace("T", " ")])
         choices.append((f"{n}. {c.get('title', '')}", n - 1))
     if pick is not None and not (0 <= pick < len(choices)):
         pick = None
@@ -52,7 +54,7 @@ def project_state(ws: Workspace, notice: str = "", pick: int | None = None) -> d
         log.warning("preview failed: %s", exc)
         preview = ""
     return {
-        "project_title": project["title"], "project_preamble": project["preamble"], "project_table": rows,
+        "project_title": project["title"], "project_preamble": project["preamble"], "project_table": table("project", rows, lang),
         "clause_pick": gr.update(choices=choices, value=pick), "project_preview": preview, "project_notice": notice,
     }
 
@@ -143,8 +145,8 @@ class ProjectTab(TabHandlers):
         return {"project_notice": md_escape(report.message()), "project_conflicts": conflicts_html(report.conflicts),
                 "take_negotiation": gr.update(visible=any(c.get("workspace_text") for c in report.conflicts))}
 
-    def _synced(self, ws: Workspace, notice: str = "", pick: int | None = None, request: gr.Request | None = None) -> dict:
-        state = project_state(ws, pick=pick)
+    def _synced(self, ws: Workspace, notice: str = "", pick: int | None = None, request: gr.Request | None = None, lang: str = "fr") -> dict:
+        state = project_state(ws, pick=pick, lang=lang)
         sync = self.sync_negotiation(request)
         state["project_notice"] = "\n\n".join(n for n in (notice, sync["project_notice"]) if n)
         state["project_conflicts"], state["take_negotiation"] = sync["project_conflicts"], sync["take_negotiation"]
@@ -152,12 +154,12 @@ class ProjectTab(TabHandlers):
         return state
 
     # ---- the tab's changes ----------------------------------------------------------------------
-    def project_view(self, request: gr.Request | None = None) -> dict:
-        return project_state(self.workspace(request))
+    def project_view(self, request: gr.Request | None = None, lang: str = "fr") -> dict:
+        return project_state(self.workspace(request), lang=ui_lang(lang))
 
-    def _not_saved(self, ws: Workspace, exc: OSError, pick: int | None = None) -> dict:
+    def _not_saved(self, ws: Workspace, exc: OSError, pick: int | None = None, lang: str = "fr") -> dict:
         log.error("project not saved: %s", exc)
-        return project_state(ws, notice=f"⚠ Modification non enregistrée : {md_escape(describe_error(exc, self.settings.data_dir))}.", pick=pick)
+        return project_state(ws, notice=tr("not_saved", lang).format(reason=md_escape(describe_error(exc, self.settings.data_dir))), pick=pick, lang=lang)
 
     @staticmethod
     def _clause_text(ws: Workspace, pick: int | None) -> str:
@@ -168,32 +170,34 @@ class ProjectTab(TabHandlers):
         """The chosen clause's text, to edit."""
         return {"clause_edit": self._clause_text(self.workspace(request), _index(pick))}
 
-    def edit_clause(self, pick, text, request: gr.Request | None = None) -> dict:
+    def edit_clause(self, pick, text, request: gr.Request | None = None, lang: str = "fr") -> dict:
         """Save the edited text of the chosen clause (its place and its id in the negotiation stay)."""
         from rag.workspace import MAX_CLAUSE_CHARS
 
+        lang = ui_lang(lang)
         ws = self.workspace(request)
         index = _index(pick)
         text = text.replace("\r\n", "\n").strip() if isinstance(text, str) else ""
         if index is None or not 0 <= index < len(ws.load_project()["clauses"]):
-            return project_state(ws, notice="⚠ Choisissez d'abord une clause dans la liste.")
+            return project_state(ws, notice=tr("choose_clause", lang), lang=lang)
         if not text:
-            return project_state(ws, notice="⚠ Le texte de la clause est vide : rien n'a été modifié (pour la retirer, « Retirer du projet »).", pick=index)
+            return project_state(ws, notice=tr("edit_empty", lang), pick=index, lang=lang)
         if len(text) > MAX_CLAUSE_CHARS:
-            return project_state(ws, notice=f"⚠ Texte trop long (plus de {MAX_CLAUSE_CHARS} caractères) : rien n'a été modifié.", pick=index)
+            return project_state(ws, notice=tr("edit_too_long", lang).format(n=MAX_CLAUSE_CHARS), pick=index, lang=lang)
         try:
             with ws.lock:
                 project = ws.load_project()
                 if not 0 <= index < len(project["clauses"]):
-                    return project_state(ws, notice="⚠ Cette clause n'est plus dans le projet.")
+                    return project_state(ws, notice=tr("clause_gone", lang), lang=lang)
                 clause = project["clauses"][index]
                 unchanged = str(clause.get("text", "")).strip() == text
                 if not unchanged:
                     clause["text"], clause["edited"] = text, True
                     ws.save_project(project)
         except OSError as exc:
-            return self._not_saved(ws, exc, pick=index)
-        return self._synced(ws, "Texte inchangé." if unchanged else f"Texte de « {md_escape(clause.get('title', ''))} » enregistré.", index, request)
+            return self._not_saved(ws, exc, pick=index, lang=lang)
+        return self._synced(ws, tr("text_unchanged", lang) if unchanged else tr("text_saved", lang).format(title=md_escape(clause.get("title", ""))),
+                            index, request, lang)
 
     def take_negotiation_texts(self, request: gr.Request | None = None) -> dict:
         """Resolve the conflicts by taking the negotiation's texts into the JSON project (the
@@ -234,67 +238,71 @@ class ProjectTab(TabHandlers):
         return self._synced(ws, f"Texte de la négociation repris dans le Projet de convention : {', '.join('« ' + md_escape(t) + ' »' for t in taken)}."
                             if taken else "⚠ Clauses en conflit introuvables dans le Projet de convention.", None, request)
 
-    def save_project_meta(self, title, preamble, request: gr.Request | None = None) -> dict:
+    def save_project_meta(self, title, preamble, request: gr.Request | None = None, lang: str = "fr") -> dict:
+        lang = ui_lang(lang)
         ws = self.workspace(request)
         try:
             ws.set_project_meta(title if isinstance(title, str) else "", preamble if isinstance(preamble, str) else "")
         except OSError as exc:
-            return self._not_saved(ws, exc)
-        return self._synced(ws, "Titre et préambule enregistrés.", request=request)
+            return self._not_saved(ws, exc, lang=lang)
+        return self._synced(ws, tr("meta_saved", lang), request=request, lang=lang)
 
-    def _move(self, pick, offset: int, request) -> dict:
+    def _move(self, pick, offset: int, request, lang: str = "fr") -> dict:
+        lang = ui_lang(lang)
         ws = self.workspace(request)
         index = _index(pick)
         count = len(ws.load_project()["clauses"])
         if index is None or not 0 <= index < count:
-            return project_state(ws, notice="⚠ Choisissez d'abord une clause dans la liste.")
+            return project_state(ws, notice=tr("choose_clause", lang), lang=lang)
         if not 0 <= index + offset < count:
-            return project_state(ws, notice="La clause est déjà à cette extrémité.", pick=index)
+            return project_state(ws, notice=tr("at_the_end", lang), pick=index, lang=lang)
         try:
             ws.move_clause(index, offset)
         except OSError as exc:
-            return self._not_saved(ws, exc, pick=index)
-        return self._synced(ws, "", index + offset, request)
+            return self._not_saved(ws, exc, pick=index, lang=lang)
+        return self._synced(ws, "", index + offset, request, lang)
 
-    def move_clause_up(self, pick, request: gr.Request | None = None) -> dict:
-        return self._move(pick, -1, request)
+    def move_clause_up(self, pick, request: gr.Request | None = None, lang: str = "fr") -> dict:
+        return self._move(pick, -1, request, lang)
 
-    def move_clause_down(self, pick, request: gr.Request | None = None) -> dict:
-        return self._move(pick, 1, request)
+    def move_clause_down(self, pick, request: gr.Request | None = None, lang: str = "fr") -> dict:
+        return self._move(pick, 1, request, lang)
 
-    def remove_clause(self, pick, request: gr.Request | None = None) -> dict:
+    def remove_clause(self, pick, request: gr.Request | None = None, lang: str = "fr") -> dict:
+        lang = ui_lang(lang)
         ws = self.workspace(request)
         index = _index(pick)
         project = ws.load_project()
         if index is None or not 0 <= index < len(project["clauses"]):
-            return project_state(ws, notice="⚠ Choisissez d'abord une clause dans la liste.")
+            return project_state(ws, notice=tr("choose_clause", lang), lang=lang)
         title = project["clauses"][index].get("title", "")
         try:
             ws.remove_clause(index)
         except OSError as exc:
-            return self._not_saved(ws, exc, pick=index)
-        return self._synced(ws, f"Clause « {md_escape(title)} » retirée du projet.", request=request)
+            return self._not_saved(ws, exc, pick=index, lang=lang)
+        return self._synced(ws, tr("clause_removed", lang).format(title=md_escape(title)), request=request, lang=lang)
 
-    def export_project(self, fmt: str, title=None, preamble=None, request: gr.Request | None = None) -> dict:
+    def export_project(self, fmt: str, title=None, preamble=None, request: gr.Request | None = None, lang: str = "fr") -> dict:
         """Save title and preamble when given, write the export, hand the browser a private copy."""
+        lang = ui_lang(lang)
         ws = self.workspace(request)
         if fmt not in EXPORT_FORMATS:
-            return {"export_file": None, "project_notice": "⚠ Format inconnu."}
+            return {"export_file": None, "project_notice": tr("unknown_format", lang)}
         try:
             if title is not None or preamble is not None:
                 ws.set_project_meta(title if isinstance(title, str) else "", preamble if isinstance(preamble, str) else "")
             if not ws.load_project()["clauses"]:
-                return {"export_file": None, "project_notice": "⚠ Le projet ne contient encore aucune clause : ajoutez-en depuis l'onglet Rédaction."}
+                return {"export_file": None, "project_notice": tr("project_empty", lang)}
             path = ws.export(fmt)
             copy = self.shared.downloads.copy(path, self.user_of(request))
         except Exception as exc:
             log.exception("export failed")
             reason = describe_error(exc, self.settings.data_dir if isinstance(exc, OSError) else None)
-            return {"export_file": None, "project_notice": f"⚠ Export impossible : {md_escape(reason)}. Aucun fichier incomplet n'a été laissé."}
-        return {"export_file": str(copy), "project_notice": f"Export prêt : {md_escape(path.name)} (enregistré aussi dans votre dossier d'exports)."}
+            return {"export_file": None, "project_notice": tr("project_export_failed", lang).format(reason=md_escape(reason))}
+        return {"export_file": str(copy), "project_notice": tr("export_ready", lang).format(name=md_escape(path.name))}
 
-    def export_markdown(self, title=None, preamble=None, request: gr.Request | None = None) -> dict:
-        return self.export_project("md", title, preamble, request)
+    def export_markdown(self, title=None, preamble=None, request: gr.Request | None = None, lang: str = "fr") -> dict:
+        return self.export_project("md", title, preamble, request, lang)
 
-    def export_docx(self, title=None, preamble=None, request: gr.Request | None = None) -> dict:
-        return self.export_project("docx", title, preamble, request)
+    def export_docx(self, title=None, preamble=None, request: gr.Request | None = None, lang: str = "fr") -> dict:
+        return self.export_project("docx", title, preamble, request, lang)

@@ -175,6 +175,140 @@ TEXTS: dict[str, tuple[str, str, str]] = {
                       "⚠ Uncertain reading (scanned text, read by OCR): check the original.",
                       "⚠ قراءة غير مؤكدة (نص ممسوح ضوئيا): تحقق من الأصل."),
     "art_request": ("article {n}", "article {n}", "المادة {n}"),
+    # ---- the status line and the first-run panel (rag/web/base.py, rag/web/chat.py)
+    "status_texts": ("Textes indexés", "Indexed texts", "النصوص المفهرسة"),
+    "status_answers": ("Réponses", "Answers", "الأجوبة"),
+    "status_missing": ("manquent", "missing", "ناقص"),
+    "status_passages": ("{n} passages", "{n} passages", "{n} مقطعا"),
+    "status_unreadable": ("illisible ({reason})", "unreadable ({reason})", "غير مقروء ({reason})"),
+    "status_no_text": ("aucun texte", "no text", "لا يوجد أي نص"),
+    "model_remote": ("serveur de modèle de la fédération ({name})", "the federation's model server ({name})", "خادم النموذج التابع للجامعة ({name})"),
+    "model_ready": ("modèle local, hors ligne (prêt)", "local offline model (ready)", "نموذج محلي دون اتصال (جاهز)"),
+    "model_warming": ("modèle local, hors ligne (se prépare pour la première question)", "local offline model (getting ready for the first question)",
+                      "نموذج محلي دون اتصال (قيد التحضير للسؤال الأول)"),
+    "welcome_intro": ("**Bienvenue.** Ittifaq répond à partir des textes indexés ici — {kinds} — et cite l'article de chaque affirmation ; l'extrait est à un clic.",
+                      "**Welcome.** Ittifaq answers from the texts indexed here — {kinds} — and cites the article of each statement; the excerpt is one click away.",
+                      "**مرحبا.** يجيب « اتفاق » انطلاقا من النصوص المفهرسة هنا — {kinds} — ويذكر مادة كل معلومة؛ والمقتطف على بعد نقرة."),
+    "welcome_no_law": ("⚠ **Le Code du travail n'est pas encore indexé** : les réponses ne s'appuient pour l'instant que sur les fiches du projet. "
+                       "Importez le texte officiel dans l'onglet Corpus.",
+                       "⚠ **The Labour Code is not indexed yet**: answers rest only on the project's sheets for now. Import the official text in the Corpus tab.",
+                       "⚠ **مدونة الشغل غير مفهرسة بعد**: لا تستند الأجوبة حاليا إلا إلى بطاقات المشروع. استورد النص الرسمي من تبويب المتن."),
+    "welcome_missing": ("Textes officiels à importer (onglet **Corpus**) :", "Official texts to import (**Corpus** tab):", "نصوص رسمية يجب استيرادها (تبويب **المتن**):"),
+    "welcome_library": ("⚠ {name} : {problem} — les autres modèles restent disponibles.", "⚠ {name}: {problem} — the other templates remain available.",
+                        "⚠ {name}: {problem} — تبقى النماذج الأخرى متاحة."),
+    "welcome_examples": ("Exemples de questions (cliquez) :", "Example questions (click one):", "أمثلة على الأسئلة (انقر):"),
+    "corpus_unreadable": ("⚠ Le corpus est illisible : {reason}", "⚠ The corpus cannot be read: {reason}", "⚠ تعذرت قراءة المتن: {reason}"),
+    "kind_clause": ("Modèle de clause", "Clause template", "نموذج بند"),
+    "kind_other": ("Autre", "Other", "أخرى"),
+    "read_only": ("*Consultation seule : l'ajout et le retrait de textes sont réservés aux administrateurs.*",
+                  "*Read only: adding and removing texts is reserved to administrators.*", "*اطلاع فقط: إضافة النصوص وحذفها من صلاحيات المشرفين.*"),
+    # ---- notices of the Chat tab
+    "msg_empty": ("Message vide : écrivez une question avant d'envoyer.", "Empty message: write a question before sending.", "رسالة فارغة: اكتب سؤالا قبل الإرسال."),
+    "msg_too_long": ("Message trop long ({n} caractères) : la limite est de {limit} caractères. Raccourcissez la question ou découpez-la.",
+                     "Message too long ({n} characters): the limit is {limit} characters. Shorten the question or split it.",
+                     "الرسالة طويلة جدا ({n} حرفا): الحد هو {limit} حرفا. اختصر السؤال أو قسمه."),
+    "searching": ("Recherche dans les textes indexés…", "Searching the indexed texts…", "جار البحث في النصوص المفهرسة…"),
+    "writing": ("Rédaction de la réponse…", "Writing the answer…", "جار تحرير الجواب…"),
+    "model_failed": ("⚠ Le modèle n'a pas pu répondre : {reason}", "⚠ The model could not answer: {reason}", "⚠ تعذر على النموذج الإجابة: {reason}"),
+    "interrupted": ("*(réponse interrompue)*", "*(answer interrupted)*", "*(جواب منقطع)*"),
+    "conv_not_saved": ("⚠ La conversation n'a pas pu être enregistrée (disque plein ou dossier en lecture seule).",
+                       "⚠ The conversation could not be saved (disk full or read-only folder).", "⚠ تعذر حفظ المحادثة (القرص ممتلئ أو المجلد للقراءة فقط)."),
+    "conv_deleted": ("Conversation supprimée.", "Conversation deleted.", "حُذفت المحادثة."),
+    "no_previous": ("⚠ Pas d'article précédent à afficher.", "⚠ No previous article to show.", "⚠ لا توجد مادة سابقة لعرضها."),
+    "no_next": ("⚠ Pas d'article suivant à afficher.", "⚠ No next article to show.", "⚠ لا توجد مادة تالية لعرضها."),
+    "article_failed": ("⚠ Lecture de l'article impossible : {reason}", "⚠ The article could not be read: {reason}", "⚠ تعذرت قراءة المادة: {reason}"),
+    "rename_unsaved": ("⚠ Posez d'abord une question : une conversation vide n'est pas encore enregistrée.",
+                       "⚠ Ask a question first: an empty conversation is not saved yet.", "⚠ اطرح سؤالا أولا: المحادثة الفارغة لا تُحفظ بعد."),
+    "rename_failed": ("⚠ Renommage impossible : {reason}", "⚠ Renaming failed: {reason}", "⚠ تعذرت إعادة التسمية: {reason}"),
+    "renamed": ("Conversation renommée : « {title} ».", "Conversation renamed: “{title}”.", "أعيدت تسمية المحادثة: « {title} »."),
+    "export_empty_conv": ("⚠ Conversation vide : posez d'abord une question, puis exportez.", "⚠ Empty conversation: ask a question first, then export.",
+                          "⚠ محادثة فارغة: اطرح سؤالا أولا ثم صدّرها."),
+    "export_failed": ("⚠ Export impossible : {reason}", "⚠ Export failed: {reason}", "⚠ تعذر التصدير: {reason}"),
+    "conv_exported": ("Conversation exportée : {name}.", "Conversation exported: {name}.", "صُدّرت المحادثة: {name}."),
+    "nothing_to_delete": ("⚠ Aucune conversation enregistrée à supprimer.", "⚠ No saved conversation to delete.", "⚠ لا توجد محادثة محفوظة لحذفها."),
+    "untitled": ("(sans titre)", "(untitled)", "(بدون عنوان)"),
+    "ask_delete": ("Supprimer définitivement « {title} » ? Cliquez sur « Confirmer la suppression » ou « Annuler ».",
+                   "Delete “{title}” for good? Click “Confirm deletion” or “Cancel”.", "حذف « {title} » نهائيا؟ انقر على « تأكيد الحذف » أو « إلغاء »."),
+    "delete_cancelled": ("Suppression annulée.", "Deletion cancelled.", "أُلغي الحذف."),
+    "delete_changed": ("⚠ La conversation affichée a changé : cliquez de nouveau sur « Supprimer la conversation ».",
+                       "⚠ The conversation shown has changed: click “Delete conversation” again.", "⚠ تغيرت المحادثة المعروضة: انقر من جديد على « حذف المحادثة »."),
+    # ---- notices of the Corpus tab
+    "admins_add": ("⚠ Seuls les administrateurs peuvent ajouter des textes au corpus.", "⚠ Only administrators may add texts to the corpus.",
+                   "⚠ لا يمكن إلا للمشرفين إضافة نصوص إلى المتن."),
+    "admins_reindex": ("⚠ Seuls les administrateurs peuvent ré-indexer le corpus.", "⚠ Only administrators may re-index the corpus.",
+                       "⚠ لا يمكن إلا للمشرفين إعادة فهرسة المتن."),
+    "admins_remove": ("⚠ Seuls les administrateurs peuvent retirer des textes du corpus.", "⚠ Only administrators may remove texts from the corpus.",
+                      "⚠ لا يمكن إلا للمشرفين حذف نصوص من المتن."),
+    "choose_files": ("⚠ Choisissez d'abord un ou plusieurs fichiers.", "⚠ Choose one or more files first.", "⚠ اختر ملفا أو أكثر أولا."),
+    "too_many_files": ("⚠ Au plus {n} fichiers à la fois.", "⚠ At most {n} files at a time.", "⚠ {n} ملفا على الأكثر في كل مرة."),
+    "file_refused": ("Fichier refusé : il appartient à un autre utilisateur.", "File refused: it belongs to another user.", "ملف مرفوض: إنه يخص مستخدما آخر."),
+    "copy_failed": ("Copie impossible : {reason}.", "Copy failed: {reason}.", "تعذر النسخ: {reason}."),
+    "file_unreadable": ("Fichier illisible : {reason}.", "Unreadable file: {reason}.", "ملف غير مقروء: {reason}."),
+    "index_failed": ("⚠ Indexation interrompue : {reason}", "⚠ Indexing interrupted: {reason}", "⚠ توقفت الفهرسة: {reason}"),
+    "reindex_failed": ("⚠ Ré-indexation interrompue : {reason}", "⚠ Re-indexing interrupted: {reason}", "⚠ توقفت إعادة الفهرسة: {reason}"),
+    "nothing_to_reindex": ("Rien à ré-indexer : aucun dossier de corpus ni fichier enregistré n'existe.",
+                           "Nothing to re-index: no corpus folder or recorded file exists.", "لا شيء لإعادة فهرسته: لا يوجد مجلد متن ولا ملف مسجل."),
+    "choose_document": ("⚠ Choisissez d'abord un texte indexé.", "⚠ Choose an indexed text first.", "⚠ اختر نصا مفهرسا أولا."),
+    "remove_failed": ("⚠ Retrait impossible : {reason}", "⚠ Removal failed: {reason}", "⚠ تعذر الحذف: {reason}"),
+    "document_removed": ("Texte retiré : {source}.", "Text removed: {source}.", "حُذف النص: {source}."),
+    "index_summary": ("{indexed} indexé(s), {skipped} inchangé(s), {failed} en échec.", "{indexed} indexed, {skipped} unchanged, {failed} failed.",
+                      "مفهرس: {indexed}، دون تغيير: {skipped}، فشل: {failed}."),
+    "result_indexed": ("indexé", "indexed", "مفهرس"),
+    "result_skipped": ("inchangé", "unchanged", "دون تغيير"),
+    "result_failed": ("échec", "failed", "فشل"),
+    "doc_interrupted": ("interrompu : à ré-indexer", "interrupted: re-index it", "متوقف: أعد فهرسته"),
+    "search_failed": ("⚠ Recherche impossible : {reason}", "⚠ Search failed: {reason}", "⚠ تعذر البحث: {reason}"),
+    "search_none": ("Aucun passage trouvé : essayez d'autres mots ou retirez un filtre.", "No passage found: try other words or remove a filter.",
+                    "لم يُعثر على أي مقطع: جرب كلمات أخرى أو أزل مرشحا."),
+    "search_found": ("{n} passage(s) ; cliquez sur une ligne pour lire l'article entier.", "{n} passage(s); click a row to read the whole article.",
+                     "عدد المقاطع: {n}؛ انقر على سطر لقراءة المادة كاملة."),
+    "passage_no_article": ("passage sans numéro d'article", "passage without an article number", "مقطع بلا رقم مادة"),
+    # ---- notices of the Rédaction tab
+    "choose_topic": ("Choisissez un thème de la bibliothèque ou écrivez un thème libre.", "Choose a library topic or write a free topic.",
+                     "اختر موضوعا من المكتبة أو اكتب موضوعا حرا."),
+    "topic_too_long": ("Thème trop long (plus de {n} caractères).", "Topic too long (more than {n} characters).", "الموضوع طويل جدا (أكثر من {n} حرفا)."),
+    "too_many_demands": ("Au plus {n} revendications de {chars} caractères chacune.", "At most {n} demands of {chars} characters each.",
+                         "{n} مطلبا على الأكثر، {chars} حرفا لكل مطلب."),
+    "context_too_long": ("Contexte trop long (plus de {n} caractères).", "Context too long (more than {n} characters).", "السياق طويل جدا (أكثر من {n} حرفا)."),
+    "unknown_variant": ("Variante inconnue : plancher, cible ou ambitieuse.", "Unknown variant: floor, target or ambitious.", "صيغة غير معروفة: الحد الأدنى أو الهدف أو طموحة."),
+    "model_unavailable": ("Modèle indisponible ({reason}) : clause rédigée sans exposé des motifs.", "Model unavailable ({reason}): clause drafted without a rationale.",
+                          "النموذج غير متاح ({reason}): صيغ البند دون تعليل."),
+    "draft_failed": ("⚠ La rédaction a échoué : {reason}", "⚠ Drafting failed: {reason}", "⚠ فشلت الصياغة: {reason}"),
+    "drafted": ("Clause rédigée : relisez-la, corrigez le texte si besoin, puis ajoutez-la au projet.",
+                "Clause drafted: read it, correct the text if needed, then add it to the agreement.", "صيغ البند: راجعه وصحح النص عند الحاجة ثم أضفه إلى المشروع."),
+    "no_clause": ("⚠ Aucune clause proposée (voir les avertissements).", "⚠ No clause proposed (see the warnings).", "⚠ لم يُقترح أي بند (انظر التنبيهات)."),
+    "origin_library": ("bibliothèque : {id}", "library: {id}", "المكتبة: {id}"),
+    "origin_free": ("hors bibliothèque", "outside the library", "خارج المكتبة"),
+    "variant_line": ("variante {name}", "variant {name}", "الصيغة: {name}"),
+    "rationale": ("Exposé des motifs", "Rationale", "التعليل"),
+    "draft_first": ("⚠ Rédigez d'abord une clause.", "⚠ Draft a clause first.", "⚠ صغ بندا أولا."),
+    "clause_empty": ("⚠ Le texte de la clause est vide : rien n'a été ajouté.", "⚠ The clause text is empty: nothing was added.", "⚠ نص البند فارغ: لم يُضف شيء."),
+    "clause_not_added": ("⚠ Clause non ajoutée : {reason}", "⚠ Clause not added: {reason}", "⚠ لم يُضف البند: {reason}"),
+    "clause_added": ("Clause « {title} » ajoutée au projet (n° {n}).", "Clause “{title}” added to the agreement (no. {n}).", "أضيف البند « {title} » إلى المشروع (رقم {n})."),
+    "status_ok": ("✔ conforme", "✔ compliant", "✔ مطابق"),
+    "status_below_floor": ("✘ sous le plancher", "✘ below the floor", "✘ دون الحد الأدنى"),
+    "status_unverified": ("? non vérifié", "? not checked", "? غير متحقق منه"),
+    # ---- notices of the Projet de convention tab
+    "choose_clause": ("⚠ Choisissez d'abord une clause dans la liste.", "⚠ Choose a clause in the list first.", "⚠ اختر بندا من القائمة أولا."),
+    "edit_empty": ("⚠ Le texte de la clause est vide : rien n'a été modifié (pour la retirer, « Retirer du projet »).",
+                   "⚠ The clause text is empty: nothing was changed (to remove it, “Remove from the agreement”).",
+                   "⚠ نص البند فارغ: لم يُعدّل شيء (لحذفه: « حذف من المشروع »)."),
+    "edit_too_long": ("⚠ Texte trop long (plus de {n} caractères) : rien n'a été modifié.", "⚠ Text too long (more than {n} characters): nothing was changed.",
+                      "⚠ النص طويل جدا (أكثر من {n} حرفا): لم يُعدّل شيء."),
+    "clause_gone": ("⚠ Cette clause n'est plus dans le projet.", "⚠ This clause is no longer in the agreement.", "⚠ لم يعد هذا البند في المشروع."),
+    "text_unchanged": ("Texte inchangé.", "Text unchanged.", "النص دون تغيير."),
+    "text_saved": ("Texte de « {title} » enregistré.", "Text of “{title}” saved.", "حُفظ نص « {title} »."),
+    "meta_saved": ("Titre et préambule enregistrés.", "Title and preamble saved.", "حُفظ العنوان والديباجة."),
+    "at_the_end": ("La clause est déjà à cette extrémité.", "The clause is already at that end.", "البند في هذا الطرف أصلا."),
+    "clause_removed": ("Clause « {title} » retirée du projet.", "Clause “{title}” removed from the agreement.", "حُذف البند « {title} » من المشروع."),
+    "not_saved": ("⚠ Modification non enregistrée : {reason}.", "⚠ Change not saved: {reason}.", "⚠ لم يُحفظ التعديل: {reason}."),
+    "unknown_format": ("⚠ Format inconnu.", "⚠ Unknown format.", "⚠ صيغة غير معروفة."),
+    "project_empty": ("⚠ Le projet ne contient encore aucune clause : ajoutez-en depuis l'onglet Rédaction.",
+                      "⚠ The agreement has no clause yet: add some from the Drafting tab.", "⚠ لا يتضمن المشروع أي بند بعد: أضف بنودا من تبويب الصياغة."),
+    "project_export_failed": ("⚠ Export impossible : {reason}. Aucun fichier incomplet n'a été laissé.", "⚠ Export failed: {reason}. No incomplete file was left.",
+                              "⚠ تعذر التصدير: {reason}. لم يُترك أي ملف ناقص."),
+    "export_ready": ("Export prêt : {name} (enregistré aussi dans votre dossier d'exports).", "Export ready: {name} (also saved in your exports folder).",
+                     "التصدير جاهز: {name} (محفوظ أيضا في مجلد التصديرات)."),
 }
 LANG_INDEX = {"fr": 0, "en": 1, "ar": 2}
 EXAMPLE_QUESTIONS = (
@@ -191,6 +325,22 @@ RESULT_HEADERS = ["Fichier", "Résultat", "Détail"]
 SEARCH_HEADERS = ["Référence", "Article", "Page", "Fichier", "Extrait"]
 DOCUMENT_HEADERS = ["Fichier", "Titre", "Type", "Langue", "Articles", "Passages", "État"]
 
+# table headers, per language (a Dataframe shows the headers sent with its rows: see :func:`table`)
+HEADERS: dict[str, tuple[list[str], list[str], list[str]]] = {
+    "comparison": (COMPARISON_HEADERS, ["Parameter", "Legal floor", "Draft", "Status", "Comparable"], ["المعيار", "الحد الأدنى القانوني", "المشروع", "الوضع", "للمقارنة"]),
+    "project": (PROJECT_HEADERS, ["No.", "Clause", "Variant", "Points below the floor", "Added on"], ["الرقم", "البند", "الصيغة", "نقاط دون الحد الأدنى", "أضيف في"]),
+    "result": (RESULT_HEADERS, ["File", "Result", "Detail"], ["الملف", "النتيجة", "التفاصيل"]),
+    "search": (SEARCH_HEADERS, ["Reference", "Article", "Page", "File", "Excerpt"], ["المرجع", "المادة", "الصفحة", "الملف", "المقتطف"]),
+    "documents": (DOCUMENT_HEADERS, ["File", "Title", "Kind", "Language", "Articles", "Passages", "State"],
+                  ["الملف", "العنوان", "النوع", "اللغة", "المواد", "المقاطع", "الحالة"]),
+    "nego_clauses": (["N°", "Clause", "Statut", "Version", "Dernier auteur", "Mandat"], ["No.", "Clause", "Status", "Version", "Last author", "Mandate"],
+                     ["الرقم", "البند", "الوضع", "النسخة", "آخر كاتب", "التفويض"]),
+    "nego_rounds": (["Tour", "Date", "Note", "Ouvert par", "Statuts"], ["Round", "Date", "Note", "Opened by", "Statuses"],
+                    ["الجولة", "التاريخ", "ملاحظة", "فتحها", "الأوضاع"]),
+    "cost": (["Revendication", "Année", "Coût (MAD)", "% masse salariale", "Minimum légal (MAD)"], ["Demand", "Year", "Cost (MAD)", "% of wage bill", "Legal minimum (MAD)"],
+             ["المطلب", "السنة", "الكلفة (بالدرهم)", "% من كتلة الأجور", "الحد الأدنى القانوني (بالدرهم)"]),
+}
+
 
 LANGUAGES = (("Français", "fr"), ("English", "en"), ("العربية", "ar"))
 RTL_LANGS = frozenset({"ar"})
@@ -199,6 +349,38 @@ RTL_LANGS = frozenset({"ar"})
 def tr(key: str, lang: str = "fr") -> str:
     """The interface string ``key`` in ``lang`` (French for an unknown language)."""
     return TEXTS[key][LANG_INDEX.get(lang, 0)]
+
+
+def ui_lang(value: object) -> str:
+    """The interface language sent by the client (a State or the switch), French when unknown."""
+    return value if isinstance(value, str) and value in LANG_INDEX else "fr"
+
+
+def headers(name: str, lang: str = "fr") -> list[str]:
+    """The column headers of the table ``name`` of :data:`HEADERS` in ``lang``."""
+    return list(HEADERS[name][LANG_INDEX.get(lang, 0)])
+
+
+def table(name: str, rows: list, lang: str = "fr") -> list | dict:
+    """A Dataframe value with the headers in ``lang``: the rows alone in French (the component's
+    own headers, sent with every value), else ``{"headers", "data"}`` (Gradio shows the headers
+    sent with a value, not those of an update alone)."""
+    if lang not in LANG_INDEX or LANG_INDEX[lang] == 0:
+        return rows
+    return {"headers": headers(name, lang), "data": rows}
+
+
+def shown_rows(value: object) -> list[list]:
+    """The rows a Dataframe input holds (pandas, a dict with ``data``, or lists), blank rows left out."""
+    if value is None:
+        return []
+    if hasattr(value, "values") and hasattr(value, "columns"):
+        rows = value.values.tolist()
+    elif isinstance(value, dict):
+        rows = value.get("data") or []
+    else:
+        rows = value if isinstance(value, list) else []
+    return [list(row) for row in rows if isinstance(row, (list, tuple)) and any(str(cell).strip() for cell in row)]
 
 
 def choices(keys: dict[str, str], lang: str = "fr") -> list[tuple[str, str]]:
