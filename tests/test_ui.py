@@ -650,6 +650,8 @@ def test_language_switch_resends_the_tables_with_their_headers(engine, settings,
     assert documents["headers"][2] == "النوع" and "ma_code_travail_fr_2011.md" in {row[0] for row in documents["data"]}
     assert out[id(named[tr("project_table")])]["value"]["headers"] == headers("project", "ar")
     assert out[id(status_line)].startswith("**النصوص المفهرسة**")
+    filters = [u for u in out.values() if isinstance(u, dict) and u.get("label") == tr("source", "ar")]  # chat's and search box's
+    assert len(filters) == 2 and all(u["choices"][0] == ("كل النصوص", "") for u in filters)
     back = switched("fr")  # French again: the rows alone, under the components' own French headers
     assert any(row[3] == "✘ sous le plancher" for row in back[id(named[tr("comparison")])]["value"])
     assert back[id(status_line)].startswith("**Textes indexés**")

@@ -91,7 +91,7 @@ class TabHandlers:
             corpus = tr("status_unreadable", lang).format(reason=md_escape(describe_error(exc)))
         return f"**{tr('status_texts', lang)}** : {corpus} · **{tr('status_answers', lang)}** : {md_escape(model)}"
 
-    def source_choices(self) -> list[tuple[str, str]]:
+    def source_choices(self, lang: str = "fr") -> list[tuple[str, str]]:
         """The « one text only » filter: every indexed text, by title."""
         docs = self.engine.index.documents()
-        return [("Tous les textes", "")] + [(f"{d.title} ({d.source})" if d.title and d.title != d.source else d.source, d.source) for d in docs]
+        return [(tr("all_texts", lang), "")] + [(f"{d.title} ({d.source})" if d.title and d.title != d.source else d.source, d.source) for d in docs]

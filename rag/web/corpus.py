@@ -106,7 +106,7 @@ class CorpusTab(TabHandlers):
         """The tab after an event; ``results`` None leaves the last per-file results shown."""
         state = {
             "documents": self.documents_table(lang), "remove_pick": gr.update(choices=self.remove_choices(), value=None),
-            "source": gr.update(choices=self.source_choices()), "search_source": gr.update(choices=self.source_choices()),
+            "source": gr.update(choices=self.source_choices(lang)), "search_source": gr.update(choices=self.source_choices(lang)),
             "status": self.status_line(lang), "corpus_notice": notice,
         }
         if results is not None:

@@ -49,7 +49,8 @@ ASK_DELETE_OUTPUTS = ("confirm_delete", "cancel_delete", "delete_pending", "chat
 DELETE_OUTPUTS = CHAT_OUTPUTS + AFTER_CHAT_OUTPUTS + ("delete_pending",)
 SEARCH_OUTPUTS = ("search_results", "search_rows", "search_notice", "search_article")
 # what the language switch re-renders besides the labels: texts written by handlers, tables with their headers
-RELABEL_OUTPUTS = ("lang", "status", "welcome", "admin_notice", "comparison", "project_table", "search_results", "index_results", "documents")
+RELABEL_OUTPUTS = ("lang", "status", "welcome", "admin_notice", "comparison", "project_table", "search_results", "index_results", "documents",
+                   "source", "search_source")
 
 CSS = """
 #chatbot .message, #chatbot .message p, #chatbot .message li, .bidi, .bidi textarea, .bidi input, textarea {
@@ -78,6 +79,13 @@ html[dir=rtl] .gradio-container .secondary-wrap input { padding-left: calc(var(-
 
 def kind_choices(lang: str = "fr") -> list[tuple[str, str]]:
     return choices({kind: f"kind_{kind}" for kind in FILTER_KINDS}, lang)
+
+
+def search_kind_choices(lang: str = "fr") -> list[tuple[str, str]]:
+    """Every kind of text (the clause templates too: the search box reads them all)."""
+    from rag.web.corpus import kind_label
+
+    return [(kind_label(kind, lang), kind) for kind in KIND_LABELS]
 
 
 def variant_choices(lang: str = "fr") -> list[tuple[str, str]]:
@@ -123,6 +131,7 @@ class Handlers:
             "search_results": search_table(search_rows if isinstance(search_rows, list) else [], lang),
             "index_results": table("result", relabel_results(shown_rows(index_results), lang), lang),
             "documents": self.corpus.documents_table(lang),
+            "source": gr.update(choices=self.chat.source_choices(lang)), "search_source": gr.update(choices=self.chat.source_choices(lang)),
         }
 
     def on_load(self, request: gr.Request | None = None) -> dict:
@@ -352,7 +361,7 @@ def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard |
                 from rag.web.negotiation import build_negotiation_tab
 
                 build_negotiation_tab(settings, load_library(settings.clauses_dir), load_rules(settings.rules_file), h.chat.user_of, h.shared.downloads.copy, lab=lab,
-                                      db=h.project.database, tab=negotiation_tab, lang=C["lang"])
+                                      db=h.project.database, tab=negotiation_tab, lang=C["lang"], switch=ui_lang)
 
             with lab(gr.Tab(tr("tab_corpus")), "tab_corpus"):
                 with lab(gr.Accordion(tr("search_corpus"), open=True), "search_corpus"):
@@ -360,7 +369,8 @@ def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard |
                         search_query = lab(gr.Textbox(label=tr("search_query"), lines=1, scale=4, elem_classes=["bidi"]), "search_query")
                         search_btn = lab(gr.Button(tr("search_btn"), variant="primary", scale=1), "search_btn", "value")
                     with gr.Row():
-                        search_kinds = lab(gr.Dropdown([(v, k) for k, v in KIND_LABELS.items()], value=[], multiselect=True, label=tr("kinds")), "kinds")
+                        search_kinds = lab(gr.Dropdown(search_kind_choices(), value=[], multiselect=True, label=tr("kinds")), "kinds")
+                        lab(search_kinds, search_kind_choices, "choices")
                         search_langs = lab(gr.Dropdown([(v, k) for k, v in LANG_LABELS.items()], value=[], multiselect=True, label=tr("langs")), "langs")
                         C["search_source"] = lab(gr.Dropdown(choices=h.chat.source_choices(), value="", label=tr("source")), "source")
                     C["search_notice"] = gr.Markdown("")
@@ -439,8 +449,9 @@ def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard |
             """Every label, then what :meth:`Handlers.relabel` re-renders, in ``labelled + relabelled`` order."""
             updates = dict(zip(map(id, labelled), lab.updates(lang)))
             for name, value in h.relabel(lang, clause, search_rows, index_results, request).items():
-                if id(C[name]) in updates:  # a labelled table: its label and its rows in one update
-                    updates[id(C[name])]["value"] = value
+                if id(C[name]) in updates:  # a labelled component: its label and its rows (or choices) in one update
+                    is_update = isinstance(value, dict) and value.get("__type__") == "update"
+                    updates[id(C[name])].update({k: v for k, v in value.items() if k != "__type__"} if is_update else {"value": value})
                 else:
                     updates[id(C[name])] = value
             return [updates[id(c)] for c in labelled + relabelled]

@@ -220,12 +220,14 @@ class NegotiationHandlers:
 
 def build_negotiation_tab(settings, library: list, rules: dict, user_of: Callable[[Any], str | None],
                           deliver: Callable[[Path, str | None], Path] | None = None, db: Database | Callable[[], Database] | None = None,
-                          lab: Callable | None = None, tab=None, lang=None) -> NegotiationHandlers | None:
+                          lab: Callable | None = None, tab=None, lang=None, switch=None) -> NegotiationHandlers | None:
     """Lay out the tab inside the caller's ``with gr.Tab(...)`` block and wire it.
     ``lab(component, text_key, prop)`` registers a text for the language switch. ``db``: the
     database or what opens it (shared with the Projet de convention tab); ``tab``: that
     ``gr.Tab``, whose selection opens the project list (the Projet de convention taken in first);
-    ``lang``: the State of the interface language (the tables' headers follow it)."""
+    ``lang``: the State of the interface language (the tables' headers follow it); ``switch``: the
+    language radio, whose change re-sends the tables (a State's own change event does not fire
+    when a queue-less event sets it)."""
     import gradio as gr
 
     from rag.web.texts import shown_rows, table, tr, ui_lang
@@ -356,6 +358,6 @@ def build_negotiation_tab(settings, library: list, rules: dict, user_of: Callabl
     apply.click(on_apply, [project, comparison, *with_lang], view_outputs)
     redline.click(on_redline, [project, from_round, to_round], [redline_file, notice])
     cost.click(on_cost, [project, grid, years, *with_lang], [cost_table, cost_chart, cost_file, notice])
-    if lang is not None:
-        lang.change(relabel, [lang, rounds, clauses, cost_table], [rounds, clauses, cost_table], queue=False)
+    if switch is not None:
+        switch.change(relabel, [switch, rounds, clauses, cost_table], [rounds, clauses, cost_table], queue=False)
     return h

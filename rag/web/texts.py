@@ -179,7 +179,7 @@ TEXTS: dict[str, tuple[str, str, str]] = {
     "status_texts": ("Textes indexés", "Indexed texts", "النصوص المفهرسة"),
     "status_answers": ("Réponses", "Answers", "الأجوبة"),
     "status_missing": ("manquent", "missing", "ناقص"),
-    "status_passages": ("{n} passages", "{n} passages", "{n} مقطعا"),
+    "status_passages": ("{n} passages", "{n} passages", "المقاطع: {n}"),
     "status_unreadable": ("illisible ({reason})", "unreadable ({reason})", "غير مقروء ({reason})"),
     "status_no_text": ("aucun texte", "no text", "لا يوجد أي نص"),
     "model_remote": ("serveur de modèle de la fédération ({name})", "the federation's model server ({name})", "خادم النموذج التابع للجامعة ({name})"),
@@ -200,6 +200,7 @@ TEXTS: dict[str, tuple[str, str, str]] = {
     "corpus_unreadable": ("⚠ Le corpus est illisible : {reason}", "⚠ The corpus cannot be read: {reason}", "⚠ تعذرت قراءة المتن: {reason}"),
     "kind_clause": ("Modèle de clause", "Clause template", "نموذج بند"),
     "kind_other": ("Autre", "Other", "أخرى"),
+    "all_texts": ("Tous les textes", "All texts", "كل النصوص"),
     "read_only": ("*Consultation seule : l'ajout et le retrait de textes sont réservés aux administrateurs.*",
                   "*Read only: adding and removing texts is reserved to administrators.*", "*اطلاع فقط: إضافة النصوص وحذفها من صلاحيات المشرفين.*"),
     # ---- notices of the Chat tab
