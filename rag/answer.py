@@ -631,14 +631,44 @@ def chat_filters(filters: Filters | None) -> Filters:
 
 def looping(pieces: list[str], window: int = 400) -> bool:
     """The model repeats itself: one word or phrase (2 to 60 characters) back to back 6 times or more
-    at the end of what it wrote (small models loop on a word in Arabic until the token limit)."""
+    at the end of what it wrote (small models loop on a word in Arabic until the token limit), or one
+    sentence (30 characters or more, list numbers and source keys aside) written 3 times."""
     tail = "".join(pieces[-80:])[-window:]
-    return bool(re.search(r"(.{2,60}?)(?:\s*\1){5,}\s*$", tail, re.S))
+    if re.search(r"(.{2,60}?)(?:\s*\1){5,}\s*$", tail, re.S):
+        return True
+    return _repeated_sentence("".join(pieces), times=3) is not None
+
+
+_SENTENCE_END = re.compile(r"(?<=[.;!?،؛])\s+|\n+")
+
+
+def _sentence_key(sentence: str) -> str:
+    """A sentence as the loop repeats it: without source keys, list numbers, punctuation or case."""
+    plain = re.sub(r"\[S\d+\]|\([^)]*\)|\d+", " ", sentence.casefold())
+    return " ".join(re.findall(r"\w+", plain))
+
+
+def _repeated_sentence(text: str, times: int, min_chars: int = 30) -> int | None:
+    """Where the ``times``-th copy of a sentence starts, the repeated sentence being long enough to
+    be a statement (a loop restates a whole sentence, often behind a new list number); None if none."""
+    seen: dict[str, int] = {}
+    start = 0
+    for boundary in [*_SENTENCE_END.finditer(text), None]:
+        end = boundary.start() if boundary else len(text)
+        key = _sentence_key(text[start:end])
+        if len(key) >= min_chars:
+            seen[key] = seen.get(key, 0) + 1
+            if seen[key] == times:
+                return start
+        start = boundary.end() if boundary else len(text)
+    return None
 
 
 def cut_repetition(text: str) -> str:
-    """Keep one occurrence of the phrase the model was looping on."""
-    return re.sub(r"(.{2,60}?)(?:\s*\1){2,}\s*$", r"\1", text, flags=re.S).rstrip()
+    """Keep one occurrence of the phrase or sentence the model was looping on."""
+    cut = re.sub(r"(.{2,60}?)(?:\s*\1){2,}\s*$", r"\1", text, flags=re.S).rstrip()
+    second = _repeated_sentence(cut, times=2)
+    return cut[:second].rstrip() if second is not None else cut
 
 
 def answer_language(text: str) -> str:

@@ -4,6 +4,7 @@ chosen in code, calculators instead of model arithmetic, generation that cannot 
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 
@@ -104,6 +105,29 @@ def test_repetition_guard_stops_a_looping_answer(law):
     assert answer.text.count("الشغل") <= 2
     assert looping(["mot "] * 10) and not looping(["La durée du travail est de 44 heures."])
     assert cut_repetition("bonjour a a a a a a") == "bonjour a"
+
+
+# seen with the packaged 1.5B model on a held-out question (art. 16): one list item restated behind new numbers
+RESTATED = ("Dans les cas suivants : 1 [S1]. le remplacement d'un salarié par un autre dans le cas de suspension "
+            "du contrat de travail de ce dernier, sauf si la durée de suspension est inférieure à deux mois, 2 [S1]. ")
+
+
+def test_a_sentence_restated_behind_new_list_numbers_is_a_loop(law):
+    text = RESTATED + "".join(f"le remplacement d'un salarié par un autre dans le cas de suspension du contrat de travail "
+                              f"de ce dernier, sauf si la durée de suspension est inférieure à deux mois, {n} [S1]. " for n in range(3, 9))
+    assert looping(re.findall(r"\S+\s*", text))
+    assert not looping(re.findall(r"\S+\s*", RESTATED))  # said twice is not yet a loop
+    kept = cut_repetition(text)
+    assert kept.count("le remplacement d'un salarié") == 1 and kept.startswith("Dans les cas suivants")
+    engine, _ = chat(law, text)
+    answer = engine.ask("Dans quels cas un contrat à durée déterminée est-il permis ?")
+    assert any("se répétait" in w for w in answer.warnings)
+    assert answer.text.count("le remplacement d'un salarié") == 1
+    # an answer listing different cases, each a long sentence, is not a loop
+    cases = ["le remplacement d'un salarié dont le contrat est suspendu pour moins de deux mois [S1].",
+             "l'accroissement temporaire de l'activité de l'entreprise pendant une saison [S1].",
+             "le travail saisonnier dans les activités qui le demandent par nature [S1]."]
+    assert not looping(re.findall(r"\S+\s*", " ".join(f"{n}. {c}" for n, c in enumerate(cases, 1))))
 
 
 def test_time_budget_stops_a_slow_answer(law):
