@@ -612,6 +612,8 @@ def test_notices_follow_the_interface_language(ui, engine, settings, tmp_path):
     added = ui.drafting.add_to_project(drafted["clause"], drafted["clause_text"], req("alice"), "ar")
     assert added["draft_notice"].startswith("أضيف البند") and added["project_table"]["headers"][1] == "البند"
     assert "Variante inconnue" in ui.drafting.draft_clause("prime_anciennete", "", "", "", "extreme", False, req("a"))["draft_notice"]
+    taken = ui.project.take_negotiation_texts(req("alice"), "ar")  # nothing in conflict: said in Arabic
+    assert taken["project_notice"].startswith(tr("no_conflict", "ar")) and taken["project_table"]["headers"] == headers("project", "ar")
 
 
 def test_status_line_and_welcome_in_arabic(ui):
@@ -672,3 +674,17 @@ def test_every_handler_that_takes_the_language_receives_it(engine, settings):
     rounds, clauses, cost = relabel.fn("en", [[1, "2026-01-05", "ouverture", "amina", "proposée : 3"]], None, [])
     assert rounds == {"headers": ["Round", "Date", "Note", "Opened by", "Statuses"], "data": [[1, "2026-01-05", "ouverture", "amina", "proposée : 3"]]}
     assert clauses["headers"][4] == "Last author" and clauses["data"] == [] and cost["headers"][0] == "Demand"
+
+
+def test_calculator_headings_and_missing_fields_in_the_interface_language(engine, settings):
+    from rag.web.calculators import run
+
+    blank = (None, None, None, None, None, "", "", "dimanche", "")
+    assert run("seniority", *blank).startswith("⚠ indiquez")  # French: rag.calc's own words
+    assert run("seniority", *blank, "ar") == "⚠ أدخل الأقدمية (بالسنوات)"
+    assert run("delegates", *blank, "en") == "⚠ enter headcount (employees)"
+    english = run("seniority", 7, None, None, None, None, "", "", "dimanche", "", "en")
+    assert "**Arithmetic**" in english and "*Legal basis:" in english and "art. 350" in english and "Fondement" not in english
+    demo = build_ui(engine, settings)
+    calculate = next(f for f in demo.fns.values() if getattr(f.fn, "__name__", "") == "run")
+    assert isinstance(calculate.inputs[-1], gr.State) and calculate.inputs[-1].value == "fr"

@@ -12,7 +12,7 @@ import gradio as gr
 
 from rag import calc
 from rag.web.render import md_escape
-from rag.web.texts import choices, tr
+from rag.web.texts import choices, tr, ui_lang
 
 # each calculator and the key of its name in rag.web.texts
 CALCULATORS = {
@@ -68,17 +68,40 @@ def compute(name: str, years: Any = None, wage: Any = None, months: Any = None, 
     return calc.minimum_wage(calc.parse_date(on.strip()) if (on or "").strip() else None)
 
 
-def render(result: calc.Calculation) -> str:
+def render(result: calc.Calculation, lang: str = "fr") -> str:
+    """The result, its steps and its basis; the headings in ``lang``, the summary and the steps
+    as rag.calc writes them (French)."""
     steps = "\n".join(f"{n}. {md_escape(step)}" for n, step in enumerate(result.arithmetic, start=1))
     refs = ", ".join(result.references) if result.references else f"{result.law}, art. {', '.join(result.articles)}"
-    return (f"### {md_escape(result.summary)}\n\n**Calcul**\n\n{steps}\n\n"
-            f"*Fondement : {md_escape(refs)} — règles du projet : {md_escape(', '.join(result.rule_ids))}.*")
+    basis = tr("calc_basis", lang).format(refs=md_escape(refs), rules=md_escape(", ".join(result.rule_ids)))
+    return f"### {md_escape(result.summary)}\n\n**{tr('calc_steps', lang)}**\n\n{steps}\n\n*{basis}*"
 
 
-def run(name, years, wage, months, age, employees, hour, day, rest_day, on) -> str:
+def missing_field(name: str, years, wage, months, age, employees, hour, lang: str = "fr") -> str | None:
+    """The required field left empty, worded in ``lang`` (« indiquez l'ancienneté »), or None."""
+    required = {calc.CalcName.SENIORITY: ("calc_years", years), calc.CalcName.SEVERANCE: ("calc_years", years),
+                calc.CalcName.LEAVE: ("calc_months", months), calc.CalcName.DELEGATES: ("calc_employees", employees),
+                calc.CalcName.UNION_REPS: ("calc_employees", employees), calc.CalcName.OVERTIME: ("calc_hour", hour)}
     try:
-        return render(compute(name, years, wage, months, age, employees, hour, day, rest_day, on))
-    except (calc.CalcError, ValueError) as exc:
+        key, value = required.get(calc.CalcName(name), (None, "x"))
+    except ValueError:
+        return None
+    if key is None or (value not in (None, "") and str(value).strip()):
+        return None
+    return tr("calc_need", lang).format(what=tr(key, lang).lower() if lang != "ar" else tr(key, lang))
+
+
+def run(name, years, wage, months, age, employees, hour, day, rest_day, on, lang: str = "fr") -> str:
+    lang = ui_lang(lang)
+    if lang != "fr":  # French keeps rag.calc's own wording (« indiquez l'ancienneté (années) »)
+        missing = missing_field(name, years, wage, months, age, employees, hour, lang)
+        if missing:
+            return f"⚠ {missing}"
+        if calc.CalcName(name) in (calc.CalcName.DELEGATES, calc.CalcName.UNION_REPS) and isinstance(employees, (int, float)) and employees != int(employees):
+            return f"⚠ {tr('calc_whole', lang)}"
+    try:
+        return render(compute(name, years, wage, months, age, employees, hour, day, rest_day, on), lang)
+    except (calc.CalcError, ValueError) as exc:  # rag.calc's messages are French
         return f"⚠ {exc}"
 
 
@@ -95,9 +118,10 @@ def day_choices(lang: str = "fr") -> list[tuple[str, str]]:
     return choices({day: f"day_{day}" for day in calc.WEEKDAYS}, lang)
 
 
-def build_calc_tab(lab: Callable | None = None) -> None:
+def build_calc_tab(lab: Callable | None = None, lang=None) -> None:
     """Inside a ``gr.Tab``: the calculator picker, its inputs, the result with its arithmetic.
-    ``lab(component, text_key, prop)`` registers a text for the language switch."""
+    ``lab(component, text_key, prop)`` registers a text for the language switch; ``lang``: the
+    State of the interface language (the result's headings and missing-field notices)."""
     lab = lab or (lambda component, key, prop="label": component)
     lab(gr.Markdown(tr("calc_intro")), "calc_intro", "value")
     with gr.Row():
@@ -120,4 +144,4 @@ def build_calc_tab(lab: Callable | None = None) -> None:
             result = gr.Markdown("", elem_classes=["bidi"], elem_id="calc-result")
     inputs = [name, years, wage, months, age, employees, hour, day, rest_day, on]
     name.change(show_fields, [name], [years, wage, months, age, employees, hour, day, rest_day, on])
-    button.click(run, inputs, [result])
+    button.click(run, inputs + ([lang] if lang is not None else []), [result])

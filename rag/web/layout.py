@@ -354,7 +354,7 @@ def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard |
             with lab(gr.Tab(tr("tab_calc")), "tab_calc"):
                 from rag.web.calculators import build_calc_tab
 
-                build_calc_tab(lab)
+                build_calc_tab(lab, lang=C["lang"])
 
             with lab(gr.Tab(tr("tab_negotiation")), "tab_negotiation") as negotiation_tab:
                 from rag.library import load_library, load_rules

@@ -30,8 +30,7 @@ from rag.workspace import Workspace
 log = logging.getLogger(__name__)
 
 DB_RETRY_S = 30.0  # after a failed connection, the next changes do not wait on the database again before this
-NOT_SYNCED = ("⚠ La négociation n'a pas été mise à jour : {reason}. Vos modifications du Projet de convention sont bien "
-              "enregistrées ; elles seront reprises à la prochaine modification ou à l'ouverture de l'onglet Négociation.")
+NOT_SYNCED = tr("not_synced")  # in French; the handlers word it in the interface language (rag.web.texts)
 
 
 def project_state(ws: Workspace, notice: str = "", pick: int | None = None, lang: str = "fr") -> dict:
@@ -133,21 +132,21 @@ class ProjectTab(TabHandlers):
 
         return sync_workspace_project(self.database(), self.settings.data_dir, self.user_of(request), self.shared.library)
 
-    def sync_negotiation(self, request: gr.Request | None = None) -> dict:
+    def sync_negotiation(self, request: gr.Request | None = None, lang: str = "fr") -> dict:
         """``project_notice`` (what the sync did, or why it could not), ``project_conflicts`` and the
         ``take_negotiation`` button (shown when a clause kept in the tab is in conflict)."""
         try:
             report = self.sync_report(request)
         except Exception as exc:  # the JSON save is done: a database failure must not break the tab
             log.error("negotiation sync failed: %s", exc)
-            return {"project_notice": NOT_SYNCED.format(reason=md_escape(sync_error(exc))), "project_conflicts": "",
+            return {"project_notice": tr("not_synced", ui_lang(lang)).format(reason=md_escape(sync_error(exc))), "project_conflicts": "",
                     "take_negotiation": gr.update(visible=False)}
         return {"project_notice": md_escape(report.message()), "project_conflicts": conflicts_html(report.conflicts),
                 "take_negotiation": gr.update(visible=any(c.get("workspace_text") for c in report.conflicts))}
 
     def _synced(self, ws: Workspace, notice: str = "", pick: int | None = None, request: gr.Request | None = None, lang: str = "fr") -> dict:
         state = project_state(ws, pick=pick, lang=lang)
-        sync = self.sync_negotiation(request)
+        sync = self.sync_negotiation(request, lang)
         state["project_notice"] = "\n\n".join(n for n in (notice, sync["project_notice"]) if n)
         state["project_conflicts"], state["take_negotiation"] = sync["project_conflicts"], sync["take_negotiation"]
         state["clause_edit"] = self._clause_text(ws, pick)
@@ -199,7 +198,7 @@ class ProjectTab(TabHandlers):
         return self._synced(ws, tr("text_unchanged", lang) if unchanged else tr("text_saved", lang).format(title=md_escape(clause.get("title", ""))),
                             index, request, lang)
 
-    def take_negotiation_texts(self, request: gr.Request | None = None) -> dict:
+    def take_negotiation_texts(self, request: gr.Request | None = None, lang: str = "fr") -> dict:
         """Resolve the conflicts by taking the negotiation's texts into the JSON project (the
         clauses removed here stay removed: they are settled in the Négociation tab)."""
         from sqlalchemy import select
@@ -212,14 +211,14 @@ class ProjectTab(TabHandlers):
             report = self.sync_report(request)
             conflicts = [c for c in report.conflicts if c.get("workspace_text")]
             if not conflicts:
-                return self._synced(ws, "Aucun conflit à résoudre.", None, request)
+                return self._synced(ws, tr("no_conflict", lang), None, request, lang)
             with self.database().session(write=False) as s:
                 marks = {row.key: ((row.data or {}).get(WORKSPACE_MARK) or {}).get("id")
                          for row in s.scalars(select(ProjectClause).where(ProjectClause.project_id == report.project_id,
                                                                           ProjectClause.key.in_([c["key"] for c in conflicts])))}
         except Exception as exc:
             log.error("negotiation texts not read: %s", exc)
-            return {**project_state(ws), "project_notice": NOT_SYNCED.format(reason=md_escape(sync_error(exc)))}
+            return {**project_state(ws, lang=lang), "project_notice": tr("not_synced", lang).format(reason=md_escape(sync_error(exc)))}
         taken = []
         try:
             with ws.lock:
@@ -235,8 +234,8 @@ class ProjectTab(TabHandlers):
                     ws.save_project(project)
         except OSError as exc:
             return self._not_saved(ws, exc)
-        return self._synced(ws, f"Texte de la négociation repris dans le Projet de convention : {', '.join('« ' + md_escape(t) + ' »' for t in taken)}."
-                            if taken else "⚠ Clauses en conflit introuvables dans le Projet de convention.", None, request)
+        return self._synced(ws, tr("texts_taken", lang).format(titles=", ".join("« " + md_escape(t) + " »" for t in taken))
+                            if taken else tr("conflicts_gone", lang), None, request, lang)
 
     def save_project_meta(self, title, preamble, request: gr.Request | None = None, lang: str = "fr") -> dict:
         lang = ui_lang(lang)

@@ -64,6 +64,10 @@ TEXTS: dict[str, tuple[str, str, str]] = {
     "calc_rest_day": ("Jour du repos hebdomadaire", "Weekly rest day", "يوم الراحة الأسبوعية"),
     "calc_date": ("Date (AAAA-MM-JJ, facultatif : aujourd'hui)", "Date (YYYY-MM-DD, optional: today)", "التاريخ (YYYY-MM-DD، اختياري: اليوم)"),
     "calc_btn": ("Calculer", "Calculate", "احسب"),
+    "calc_steps": ("Calcul", "Arithmetic", "طريقة الحساب"),
+    "calc_basis": ("Fondement : {refs} — règles du projet : {rules}.", "Legal basis: {refs} — project rules: {rules}.", "السند: {refs} — قواعد المشروع: {rules}."),
+    "calc_need": ("indiquez {what}", "enter {what}", "أدخل {what}"),
+    "calc_whole": ("l'effectif doit être un nombre entier de salariés", "the headcount must be a whole number of employees", "يجب أن يكون عدد الأجراء عددا صحيحا"),
     "day_lundi": ("Lundi", "Monday", "الاثنين"),
     "day_mardi": ("Mardi", "Tuesday", "الثلاثاء"),
     "day_mercredi": ("Mercredi", "Wednesday", "الأربعاء"),
@@ -308,6 +312,16 @@ TEXTS: dict[str, tuple[str, str, str]] = {
                       "⚠ The agreement has no clause yet: add some from the Drafting tab.", "⚠ لا يتضمن المشروع أي بند بعد: أضف بنودا من تبويب الصياغة."),
     "project_export_failed": ("⚠ Export impossible : {reason}. Aucun fichier incomplet n'a été laissé.", "⚠ Export failed: {reason}. No incomplete file was left.",
                               "⚠ تعذر التصدير: {reason}. لم يُترك أي ملف ناقص."),
+    "not_synced": ("⚠ La négociation n'a pas été mise à jour : {reason}. Vos modifications du Projet de convention sont bien enregistrées ; "
+                   "elles seront reprises à la prochaine modification ou à l'ouverture de l'onglet Négociation.",
+                   "⚠ The negotiation was not updated: {reason}. Your changes to the Draft agreement are saved; they will be taken in at the next "
+                   "change or when the Negotiation tab opens.",
+                   "⚠ لم يُحدَّث التفاوض: {reason}. تعديلاتك على مشروع الاتفاقية محفوظة، وستؤخذ في الحسبان عند التعديل القادم أو عند فتح تبويب التفاوض."),
+    "no_conflict": ("Aucun conflit à résoudre.", "No conflict to settle.", "لا يوجد أي تعارض لحله."),
+    "texts_taken": ("Texte de la négociation repris dans le Projet de convention : {titles}.", "The negotiation's text taken into the Draft agreement: {titles}.",
+                    "اعتُمد نص التفاوض في مشروع الاتفاقية: {titles}."),
+    "conflicts_gone": ("⚠ Clauses en conflit introuvables dans le Projet de convention.", "⚠ The clauses in conflict are no longer in the Draft agreement.",
+                       "⚠ البنود المتعارضة لم تعد في مشروع الاتفاقية."),
     "export_ready": ("Export prêt : {name} (enregistré aussi dans votre dossier d'exports).", "Export ready: {name} (also saved in your exports folder).",
                      "التصدير جاهز: {name} (محفوظ أيضا في مجلد التصديرات)."),
 }
