@@ -688,3 +688,16 @@ def test_calculator_headings_and_missing_fields_in_the_interface_language(engine
     demo = build_ui(engine, settings)
     calculate = next(f for f in demo.fns.values() if getattr(f.fn, "__name__", "") == "run")
     assert isinstance(calculate.inputs[-1], gr.State) and calculate.inputs[-1].value == "fr"
+
+
+def test_negotiation_notices_in_the_interface_language(settings, tmp_path):
+    from rag.db import open_database
+    from rag.web.negotiation import NegotiationHandlers
+
+    h = NegotiationHandlers(open_database(settings), settings, [], {})
+    assert h.view(None, "amina", lang="en")["notice"] == "Choose a project."
+    assert h.share(None, "", "amina", "ar")["notice"] == "⚠ اختر مشروعا أولا."
+    assert h.import_counter(1, None, "amina", "en")["notice"].startswith("⚠ Choose the counter-proposal's file")
+    assert h.cost(1, None, 3, "amina", "ar")["notice"] == tr("nego_grid_pick", "ar")
+    assert h.projects("amina", "en")["notice"].startswith("No project")
+    assert h.view(None, "amina")["notice"] == "Choisissez un projet."  # French by default

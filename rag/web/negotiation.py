@@ -18,6 +18,7 @@ from rag.db import STATUS_LABELS, ClauseStatus, Database, DatabaseError, Project
 from rag.negotiation import (
     Negotiation, RoundClosed, StaleVersion, create_project, projects_for, share_project, sync_workspace_project, teams_for,
 )
+from rag.web.texts import tr
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ class NegotiationHandlers:
     def _negotiation(self, project_id, user) -> Negotiation:
         return Negotiation(self.db, int(project_id), self._user(user), self.library, self.rules)
 
-    def projects(self, user: str | None) -> dict:
+    def projects(self, user: str | None, lang: str = "fr") -> dict:
         """Projects of the member, after taking the « Projet de convention » tab into the current
         round (:func:`sync_workspace_project`; a project created from it when there is none yet).
         ``sync``: what the sync did; ``conflicts``: the clauses changed on both sides, side by side;
@@ -65,7 +66,7 @@ class NegotiationHandlers:
         except DatabaseError as exc:
             return {"projects": [], "notice": f"⚠ {exc}", "sync": sync, "conflicts": conflicts, "teams": self.teams(None, user)}
         return {"projects": [(f"{p['title']} — tour {p['rounds']}" + (f" ({p['team']})" if p["team"] else ""), p["id"]) for p in found],
-                "notice": "" if found else "Aucun projet : ajoutez des clauses dans l'onglet Projet de convention, puis revenez ici.",
+                "notice": "" if found else tr("nego_none", lang),
                 "sync": sync, "conflicts": conflicts, "teams": self.teams(found[0]["id"] if found else None, user)}
 
     def teams(self, project_id, user: str | None) -> dict:
@@ -89,25 +90,24 @@ class NegotiationHandlers:
         return {"visible": True, "choices": [(NOT_SHARED, "")] + [(t["name"], str(t["id"])) for t in teams],
                 "value": str(current) if current is not None else ""}
 
-    def share(self, project_id, team, user: str | None) -> dict:
+    def share(self, project_id, team, user: str | None, lang: str = "fr") -> dict:
         """Share the project with one of the member's teams ("" : theirs alone again)."""
         if project_id in (None, ""):
-            return {"notice": "⚠ Choisissez d'abord un projet.", "teams": self.teams(None, user)}
+            return {"notice": tr("nego_pick_first", lang), "teams": self.teams(None, user)}
         try:
             team_id = int(team) if team not in (None, "") else None
             share_project(self.db, int(project_id), self._user(user), team_id)
         except (DatabaseError, KeyError, PermissionError, ValueError, TypeError) as exc:
             reason = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-            return {"notice": f"⚠ Partage refusé : {reason}", "teams": self.teams(project_id, user)}
+            return {"notice": tr("nego_share_refused", lang).format(reason=reason), "teams": self.teams(project_id, user)}
         teams = self.teams(project_id, user)
         name = dict((v, k) for k, v in teams["choices"]).get(teams["value"], "")
-        notice = f"Projet partagé avec l'équipe « {name} » : ses membres voient les mêmes tours, statuts et chiffrages." if team_id else \
-            "Projet de nouveau réservé à vous seul."
+        notice = tr("nego_shared", lang).format(name=name) if team_id else tr("nego_private", lang)
         return {"notice": notice, "teams": teams}
 
-    def view(self, project_id, user: str | None, notice: str = "") -> dict:
+    def view(self, project_id, user: str | None, notice: str = "", lang: str = "fr") -> dict:
         if project_id in (None, ""):
-            return {"rounds": [], "clauses": [], "clause_choices": [], "notice": notice or "Choisissez un projet."}
+            return {"rounds": [], "clauses": [], "clause_choices": [], "notice": notice or tr("nego_pick", lang)}
         try:
             n = self._negotiation(project_id, user)
             rounds = [[r.number, r.date, r.note, r.created_by, ", ".join(f"{STATUS_LABELS[ClauseStatus(k)]} : {v}" for k, v in r.statuses.items())] for r in n.rounds()]
@@ -128,7 +128,7 @@ class NegotiationHandlers:
                  + (f" — {html.escape(e['note'])}" if e["note"] else "") for e in history]
         return {"text": c.text, "status": c.status, "version": c.version, "history": "\n".join(lines)}
 
-    def save(self, project_id, key, text, status, version, user: str | None) -> dict:
+    def save(self, project_id, key, text, status, version, user: str | None, lang: str = "fr") -> dict:
         try:
             n = self._negotiation(project_id, user)
             saved = n.save_clause(key, text or "", int(version), status=status or None)
@@ -137,22 +137,22 @@ class NegotiationHandlers:
             out.update(text=exc.their_text, version=exc.current.version, status=exc.current.status)
             return out
         except (DatabaseError, KeyError, ValueError, PermissionError, TypeError) as exc:
-            return self.view(project_id, user, f"⚠ Enregistrement refusé : {exc}")
-        out = self.view(project_id, user, f"Enregistré (version {saved.version}).")
+            return self.view(project_id, user, tr("nego_save_refused", lang).format(reason=exc))
+        out = self.view(project_id, user, tr("nego_saved", lang).format(version=saved.version))
         out.update(text=saved.text, version=saved.version, status=saved.status)
         return out
 
-    def new_round(self, project_id, note, user: str | None) -> dict:
+    def new_round(self, project_id, note, user: str | None, lang: str = "fr") -> dict:
         try:
             r = self._negotiation(project_id, user).new_round(note or "")
         except (DatabaseError, RoundClosed, KeyError, PermissionError) as exc:
             return self.view(project_id, user, f"⚠ {exc}")
-        return self.view(project_id, user, f"Tour {r.number} ouvert (copie du tour précédent).")
+        return self.view(project_id, user, tr("nego_round_opened", lang).format(n=r.number))
 
-    def import_counter(self, project_id, file, user: str | None) -> dict:
+    def import_counter(self, project_id, file, user: str | None, lang: str = "fr") -> dict:
         path = Path(getattr(file, "name", file) or "") if file else None
         if not path or not path.is_file():
-            return {"comparison": None, "diff": "", "notice": "⚠ Choisissez le fichier de la contre-proposition (DOCX, PDF, MD ou TXT)."}
+            return {"comparison": None, "diff": "", "notice": tr("nego_counter_pick", lang)}
         try:
             comparison = self._negotiation(project_id, user).import_counter_proposal(path, max_bytes=self.settings.max_upload_mb * 1024 * 1024,
                                                                                     timeout_s=self.settings.parse_timeout_s)
@@ -164,20 +164,20 @@ class NegotiationHandlers:
             flags = "".join(f'<div style="color:#b00;font-weight:600">⚠ {html.escape(c["message"])} (art. {html.escape(str(c["article"]))})</div>' for c in p["below_floor"])
             parts.append(f"<h4>{head}</h4>{flags}{p['diff_html']}")
         changed = sum(1 for p in comparison["pairs"] if p["changed"] or p["key"] is None)
-        return {"comparison": comparison, "diff": "".join(parts), "notice": f"{changed} article(s) différent(s) ou nouveau(x) ; vérifiez puis enregistrez."}
+        return {"comparison": comparison, "diff": "".join(parts), "notice": tr("nego_compared", lang).format(n=changed)}
 
-    def apply_counter(self, project_id, comparison, user: str | None) -> dict:
+    def apply_counter(self, project_id, comparison, user: str | None, lang: str = "fr") -> dict:
         if not comparison:
-            return self.view(project_id, user, "⚠ Importez d'abord une contre-proposition.")
+            return self.view(project_id, user, tr("nego_import_first", lang))
         try:
             applied = self._negotiation(project_id, user).apply_counter_proposal(comparison)
         except StaleVersion as exc:
-            return self.view(project_id, user, f"⚠ Import refusé : {exc}")
+            return self.view(project_id, user, tr("nego_import_refused", lang).format(reason=exc))
         except (DatabaseError, KeyError, ValueError, PermissionError) as exc:
             return self.view(project_id, user, f"⚠ {exc}")
-        return self.view(project_id, user, f"{len(applied)} clause(s) enregistrée(s) comme contre-proposition patronale.")
+        return self.view(project_id, user, tr("nego_applied", lang).format(n=len(applied)))
 
-    def redline(self, project_id, from_round, to_round, user: str | None) -> dict:
+    def redline(self, project_id, from_round, to_round, user: str | None, lang: str = "fr") -> dict:
         from rag.export import atomic_write_bytes, safe_filename
 
         try:
@@ -187,15 +187,15 @@ class NegotiationHandlers:
             return {"file": None, "notice": f"⚠ {exc}"}
         path = self.exports / safe_filename(f"{n.title}-modifications-tour-{from_round}", ".docx")
         atomic_write_bytes(path, data)
-        return {"file": str(self.deliver(path, user)), "notice": "DOCX avec modifications suivies prêt (à accepter ou refuser dans Word ou LibreOffice)."}
+        return {"file": str(self.deliver(path, user)), "notice": tr("nego_redline_ready", lang)}
 
-    def cost(self, project_id, grid_file, years, user: str | None) -> dict:
+    def cost(self, project_id, grid_file, years, user: str | None, lang: str = "fr") -> dict:
         from rag.costing import GridError, cost_demands, costing_xlsx, demands_from_clause, load_grid
         from rag.export import atomic_write_bytes
 
         path = Path(getattr(grid_file, "name", grid_file) or "") if grid_file else None
         if not path or not path.is_file():
-            return {"table": [], "chart": None, "file": None, "notice": "⚠ Choisissez une grille de salaires (CSV ou XLSX)."}
+            return {"table": [], "chart": None, "file": None, "notice": tr("nego_grid_pick", lang)}
         try:
             grid, notices = load_grid(path, self.settings.max_grid_mb)
             n = self._negotiation(project_id, user)
@@ -214,7 +214,7 @@ class NegotiationHandlers:
         chart = pd.DataFrame([{"revendication": line.label[:40], "année": f"an {y + 1}", "coût": round(line.years[y])} for line in costing.lines for y in range(costing.years)])
         out = self.exports / "chiffrage.xlsx"
         atomic_write_bytes(out, costing_xlsx(costing))
-        notice = f"Masse salariale de référence : {round(costing.wage_bill):,} MAD/an.".replace(",", " ") + "\n" + "\n".join(f"- {m}" for m in costing.notices)
+        notice = tr("nego_wage_bill", lang).format(amount=f"{round(costing.wage_bill):,}".replace(",", " ")) + "\n" + "\n".join(f"- {m}" for m in costing.notices)
         return {"table": table, "chart": chart, "file": str(self.deliver(out, user)), "notice": notice}
 
 
@@ -300,17 +300,17 @@ def build_negotiation_tab(settings, library: list, rules: dict, user_of: Callabl
     def team_updates(t: dict) -> dict:
         return {team: gr.update(choices=t["choices"], value=t["value"], visible=t["visible"]), share: gr.update(visible=t["visible"])}
 
-    def on_projects(request: gr.Request):
-        out = h.projects(user_of(request))
+    def on_projects(request: gr.Request, ui: str = "fr"):
+        out = h.projects(user_of(request), ui_lang(ui))
         value = out["projects"][0][1] if out["projects"] else None
         return {project: gr.update(choices=out["projects"], value=value), notice: out["notice"], sync_notice: out["sync"],
                 sync_conflicts: out["conflicts"], **team_updates(out["teams"])}
 
     def on_project(pid, request: gr.Request, ui: str = "fr"):
-        return {**views(h.view(pid, user_of(request)), ui), **team_updates(h.teams(pid, user_of(request)))}
+        return {**views(h.view(pid, user_of(request), lang=ui_lang(ui)), ui), **team_updates(h.teams(pid, user_of(request)))}
 
-    def on_share(pid, choice, request: gr.Request):
-        out = h.share(pid, choice, user_of(request))
+    def on_share(pid, choice, request: gr.Request, ui: str = "fr"):
+        out = h.share(pid, choice, user_of(request), ui_lang(ui))
         return {notice: out["notice"], **team_updates(out["teams"])}
 
     def on_clause(pid, key, request: gr.Request):
@@ -318,24 +318,24 @@ def build_negotiation_tab(settings, library: list, rules: dict, user_of: Callabl
         return {text: out["text"], status: out["status"], version: out["version"], history: out["history"]}
 
     def on_save(pid, key, body, state, ver, request: gr.Request, ui: str = "fr"):
-        return views(h.save(pid, key, body, state, ver, user_of(request)), ui)
+        return views(h.save(pid, key, body, state, ver, user_of(request), ui_lang(ui)), ui)
 
     def on_round(pid, note, request: gr.Request, ui: str = "fr"):
-        return views(h.new_round(pid, note, user_of(request)), ui)
+        return views(h.new_round(pid, note, user_of(request), ui_lang(ui)), ui)
 
-    def on_compare(pid, file, request: gr.Request):
-        out = h.import_counter(pid, file, user_of(request))
+    def on_compare(pid, file, request: gr.Request, ui: str = "fr"):
+        out = h.import_counter(pid, file, user_of(request), ui_lang(ui))
         return {comparison: out["comparison"], diff: out["diff"], notice: out["notice"]}
 
     def on_apply(pid, cmp, request: gr.Request, ui: str = "fr"):
-        return views(h.apply_counter(pid, cmp, user_of(request)), ui)
+        return views(h.apply_counter(pid, cmp, user_of(request), ui_lang(ui)), ui)
 
-    def on_redline(pid, start, end, request: gr.Request):
-        out = h.redline(pid, start, end, user_of(request))
+    def on_redline(pid, start, end, request: gr.Request, ui: str = "fr"):
+        out = h.redline(pid, start, end, user_of(request), ui_lang(ui))
         return {redline_file: out["file"], notice: out["notice"]}
 
     def on_cost(pid, file, n, request: gr.Request, ui: str = "fr"):
-        out = h.cost(pid, file, n, user_of(request))
+        out = h.cost(pid, file, n, user_of(request), ui_lang(ui))
         return {cost_table: table("cost", out["table"], ui_lang(ui)), cost_chart: out["chart"], cost_file: out["file"], notice: out["notice"]}
 
     def relabel(ui, shown_rounds, shown_clauses, shown_cost):
@@ -346,17 +346,17 @@ def build_negotiation_tab(settings, library: list, rules: dict, user_of: Callabl
 
     view_outputs = [rounds, clauses, notice, clause, text, status, version]
     list_outputs = [project, notice, sync_notice, sync_conflicts, team, share]
-    refresh.click(on_projects, None, list_outputs)
+    refresh.click(on_projects, with_lang, list_outputs)
     if tab is not None:
-        tab.select(on_projects, None, list_outputs)
+        tab.select(on_projects, with_lang, list_outputs)
     project.change(on_project, [project, *with_lang], view_outputs + [team, share])
-    share.click(on_share, [project, team], [notice, team, share])
+    share.click(on_share, [project, team, *with_lang], [notice, team, share])
     clause.change(on_clause, [project, clause], [text, status, version, history])
     save.click(on_save, [project, clause, text, status, version, *with_lang], view_outputs)
     new_round.click(on_round, [project, round_note, *with_lang], view_outputs)
-    compare.click(on_compare, [project, upload], [comparison, diff, notice])
+    compare.click(on_compare, [project, upload, *with_lang], [comparison, diff, notice])
     apply.click(on_apply, [project, comparison, *with_lang], view_outputs)
-    redline.click(on_redline, [project, from_round, to_round], [redline_file, notice])
+    redline.click(on_redline, [project, from_round, to_round, *with_lang], [redline_file, notice])
     cost.click(on_cost, [project, grid, years, *with_lang], [cost_table, cost_chart, cost_file, notice])
     if switch is not None:
         switch.change(relabel, [switch, rounds, clauses, cost_table], [rounds, clauses, cost_table], queue=False)
