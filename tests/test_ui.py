@@ -609,6 +609,7 @@ def test_notices_follow_the_interface_language(ui, engine, settings, tmp_path):
     assert english["draft_notice"].startswith("Clause drafted") and "library: prime\\_anciennete · variant Target" in english["clause_title"]
     assert english["comparison"]["headers"] == ["Parameter", "Legal floor", "Draft", "Status", "Comparable"]
     assert any(row[3] == "✘ below the floor" for row in english["comparison"]["data"])
+    assert "(below the legal floor — art. 350)" in english["checks"] and "sous le plancher" not in english["checks"]
     added = ui.drafting.add_to_project(drafted["clause"], drafted["clause_text"], req("alice"), "ar")
     assert added["draft_notice"].startswith("أضيف البند") and added["project_table"]["headers"][1] == "البند"
     assert "Variante inconnue" in ui.drafting.draft_clause("prime_anciennete", "", "", "", "extreme", False, req("a"))["draft_notice"]

@@ -38,22 +38,29 @@ def fr_int(n: int) -> str:
     return f"{n:,}".replace(",", "\u202f")
 
 
-def checks_html(checks: list[dict]) -> str:
-    """Floor checks as a coloured list: green ✔ ok, red ✘ below the floor (with its article), grey ? unverified."""
+def checks_html(checks: list[dict], lang: str = "fr") -> str:
+    """Floor checks as a coloured list: green ✔ ok, red ✘ below the floor (with its article), grey ? unverified.
+    The status words in ``lang``; each check's message is rag.draft's (French)."""
+    from rag.web.texts import tr
+
     if not checks:
-        return "<p class='check-unverified'>Aucun chiffre à comparer avec un plancher légal.</p>"
+        return f"<p class='check-unverified'>{esc(tr('no_checks', lang))}</p>"
     items = []
     for check in checks:
-        mark, css, word, style = CHECK_STYLE.get(check.get("status", ""), CHECK_STYLE["unverified"])
+        status = check.get("status", "") if check.get("status", "") in CHECK_STYLE else "unverified"
+        mark, css, _, style = CHECK_STYLE[status]
+        word = tr(f"check_{status}", lang)
         article = f" — art. {esc(check['article'])}" if check.get("article") else ""
         items.append(f"<li class='{css}' style='{style}'><b>{mark}</b> <span class='bidi'>{esc(check.get('message'))}</span>"
                      f"<small> ({esc(word)}{article})</small></li>")
     return "<ul class='floor-checks'>" + "".join(items) + "</ul>"
 
 
-def citations_html(citations: list[dict]) -> str:
+def citations_html(citations: list[dict], lang: str = "fr") -> str:
+    from rag.web.texts import tr
+
     if not citations:
-        return "<p class='check-unverified'>Aucune référence résolue dans le corpus indexé.</p>"
+        return f"<p class='check-unverified'>{esc(tr('no_citations', lang))}</p>"
     parts = []
     for c in citations:
         where = " · ".join(x for x in (esc(c.get("title")), f"art. {esc(c['article'])}" if c.get("article") else "", f"p. {esc(c['page'])}" if c.get("page") else "") if x)

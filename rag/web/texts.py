@@ -347,6 +347,12 @@ TEXTS: dict[str, tuple[str, str, str]] = {
                            "DOCX with tracked changes ready (accept or reject them in Word or LibreOffice).", "ملف DOCX مع تتبع التغييرات جاهز (للقبول أو الرفض في Word أو LibreOffice)."),
     "nego_grid_pick": ("⚠ Choisissez une grille de salaires (CSV ou XLSX).", "⚠ Choose a wage grid (CSV or XLSX).", "⚠ اختر شبكة أجور (CSV أو XLSX)."),
     "nego_wage_bill": ("Masse salariale de référence : {amount} MAD/an.", "Reference wage bill: {amount} MAD/year.", "كتلة الأجور المرجعية: {amount} درهم في السنة."),
+    # ---- the floor checks and resolved references (rag/web/render.py)
+    "check_ok": ("conforme", "compliant", "مطابق"),
+    "check_below_floor": ("sous le plancher légal", "below the legal floor", "دون الحد الأدنى القانوني"),
+    "check_unverified": ("non vérifié", "not checked", "غير متحقق منه"),
+    "no_checks": ("Aucun chiffre à comparer avec un plancher légal.", "No figure to compare with a legal floor.", "لا يوجد رقم للمقارنة مع حد أدنى قانوني."),
+    "no_citations": ("Aucune référence résolue dans le corpus indexé.", "No reference resolved in the indexed corpus.", "لم يُعثر على أي مرجع في المتن المفهرس."),
     "export_ready": ("Export prêt : {name} (enregistré aussi dans votre dossier d'exports).", "Export ready: {name} (also saved in your exports folder).",
                      "التصدير جاهز: {name} (محفوظ أيضا في مجلد التصديرات)."),
 }
