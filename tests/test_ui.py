@@ -596,6 +596,8 @@ def test_notices_follow_the_interface_language(ui, engine, settings, tmp_path):
     unsaved = ui.chat.workspace(req("alice")).new_conversation()
     assert "اطرح سؤالا أولا" in ui.chat.rename_conversation("Titre", unsaved, req("alice"), "ar")["chat_notice"]
     assert ui.chat.cancel_delete("en")["chat_notice"] == "Deletion cancelled."
+    answered = ask(ui, QUESTION)[-1]
+    assert "الملف: ma\\_code\\_travail\\_fr\\_2011.md" in ui.chat.show_citation("0", answered["cited"], "ar")["excerpt_title"]
     # the Corpus tab's refusals, the project's export, the drafting notices
     users = {"bob": UserAccount("bob", b"$2b$", admin=False)}
     f = tmp_path / "x.md"

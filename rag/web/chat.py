@@ -32,8 +32,8 @@ log = logging.getLogger(__name__)
 HISTORY_TURNS = 3
 
 
-def excerpt_outputs(citation: dict | None) -> dict:
-    title, text = excerpt(citation)
+def excerpt_outputs(citation: dict | None, lang: str = "fr") -> dict:
+    title, text = excerpt(citation, lang)
     return {"excerpt_title": title, "excerpt_text": text}
 
 
@@ -237,13 +237,13 @@ class ChatTab(TabHandlers):
             notice = tr("conv_not_saved", lang)
         yield self._chat_state(ws, conversation, notice=notice, citations=reply["citations"])
 
-    def show_citation(self, choice, cited) -> dict:
+    def show_citation(self, choice, cited, lang: str = "fr") -> dict:
         """The excerpt behind a citation chip."""
         try:
             citation = (cited or [])[int(choice)]
         except (TypeError, ValueError, IndexError):
             return excerpt_outputs(None)
-        return excerpt_outputs(citation if isinstance(citation, dict) else None)
+        return excerpt_outputs(citation if isinstance(citation, dict) else None, ui_lang(lang))
 
     def select_message(self, conversation, evt: gr.SelectData) -> dict:
         """Clicking an answer puts its citations in the chips."""

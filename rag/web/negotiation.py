@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 STATUS_CHOICES = [(label, status.value) for status, label in STATUS_LABELS.items()]
 CLAUSE_COLUMNS = ["N°", "Clause", "Statut", "Version", "Dernier auteur", "Mandat"]
 ROUND_COLUMNS = ["Tour", "Date", "Note", "Ouvert par", "Statuts"]
-NOT_SHARED = "Moi seul (non partagé)"
+NOT_SHARED = tr("nego_not_shared")  # in French; teams() words it in the interface language
 COST_COLUMNS = ["Revendication", "Année", "Coût (MAD)", "% masse salariale", "Minimum légal (MAD)"]
 
 
@@ -64,12 +64,12 @@ class NegotiationHandlers:
         try:
             found = projects_for(self.db, self._user(user))
         except DatabaseError as exc:
-            return {"projects": [], "notice": f"⚠ {exc}", "sync": sync, "conflicts": conflicts, "teams": self.teams(None, user)}
+            return {"projects": [], "notice": f"⚠ {exc}", "sync": sync, "conflicts": conflicts, "teams": self.teams(None, user, lang)}
         return {"projects": [(f"{p['title']} — tour {p['rounds']}" + (f" ({p['team']})" if p["team"] else ""), p["id"]) for p in found],
                 "notice": "" if found else tr("nego_none", lang),
-                "sync": sync, "conflicts": conflicts, "teams": self.teams(found[0]["id"] if found else None, user)}
+                "sync": sync, "conflicts": conflicts, "teams": self.teams(found[0]["id"] if found else None, user, lang)}
 
-    def teams(self, project_id, user: str | None) -> dict:
+    def teams(self, project_id, user: str | None, lang: str = "fr") -> dict:
         """The share dropdown: the member's teams and the project's current one ("" : not shared).
         Hidden without login (no member) or for a member of no team."""
         hidden = {"visible": False, "choices": [], "value": None}
@@ -87,20 +87,20 @@ class NegotiationHandlers:
         except (DatabaseError, ValueError, TypeError) as exc:
             log.error("teams not read: %s", exc)
             return hidden
-        return {"visible": True, "choices": [(NOT_SHARED, "")] + [(t["name"], str(t["id"])) for t in teams],
+        return {"visible": True, "choices": [(tr("nego_not_shared", lang), "")] + [(t["name"], str(t["id"])) for t in teams],
                 "value": str(current) if current is not None else ""}
 
     def share(self, project_id, team, user: str | None, lang: str = "fr") -> dict:
         """Share the project with one of the member's teams ("" : theirs alone again)."""
         if project_id in (None, ""):
-            return {"notice": tr("nego_pick_first", lang), "teams": self.teams(None, user)}
+            return {"notice": tr("nego_pick_first", lang), "teams": self.teams(None, user, lang)}
         try:
             team_id = int(team) if team not in (None, "") else None
             share_project(self.db, int(project_id), self._user(user), team_id)
         except (DatabaseError, KeyError, PermissionError, ValueError, TypeError) as exc:
             reason = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-            return {"notice": tr("nego_share_refused", lang).format(reason=reason), "teams": self.teams(project_id, user)}
-        teams = self.teams(project_id, user)
+            return {"notice": tr("nego_share_refused", lang).format(reason=reason), "teams": self.teams(project_id, user, lang)}
+        teams = self.teams(project_id, user, lang)
         name = dict((v, k) for k, v in teams["choices"]).get(teams["value"], "")
         notice = tr("nego_shared", lang).format(name=name) if team_id else tr("nego_private", lang)
         return {"notice": notice, "teams": teams}
@@ -307,7 +307,7 @@ def build_negotiation_tab(settings, library: list, rules: dict, user_of: Callabl
                 sync_conflicts: out["conflicts"], **team_updates(out["teams"])}
 
     def on_project(pid, request: gr.Request, ui: str = "fr"):
-        return {**views(h.view(pid, user_of(request), lang=ui_lang(ui)), ui), **team_updates(h.teams(pid, user_of(request)))}
+        return {**views(h.view(pid, user_of(request), lang=ui_lang(ui)), ui), **team_updates(h.teams(pid, user_of(request), ui_lang(ui)))}
 
     def on_share(pid, choice, request: gr.Request, ui: str = "fr"):
         out = h.share(pid, choice, user_of(request), ui_lang(ui))

@@ -107,7 +107,9 @@ def chip_update(citations: list[dict]) -> dict:
     return gr.update(choices=[(f"[{n}] {c.get('label') or c.get('source', '')}", str(n - 1)) for n, c in enumerate(citations, start=1)], value=None)
 
 
-def excerpt(citation: dict | None) -> tuple[str, str]:
+def excerpt(citation: dict | None, lang: str = "fr") -> tuple[str, str]:
+    from rag.web.texts import tr
+
     if not citation:
         return "", ""
     details = [md_escape(citation.get("title") or citation.get("source"))]
@@ -115,7 +117,7 @@ def excerpt(citation: dict | None) -> tuple[str, str]:
         details.append(f"art. {md_escape(citation['article'])}")
     if citation.get("page"):
         details.append(f"p. {md_escape(citation['page'])}")
-    details.append(f"fichier : {md_escape(citation.get('source'))}")
+    details.append(tr("excerpt_file", lang).format(name=md_escape(citation.get("source"))))
     return f"**{md_escape(citation.get('label'))}**  \n" + " · ".join(details), str(citation.get("text", ""))
 
 

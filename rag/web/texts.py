@@ -353,6 +353,8 @@ TEXTS: dict[str, tuple[str, str, str]] = {
     "check_unverified": ("non vérifié", "not checked", "غير متحقق منه"),
     "no_checks": ("Aucun chiffre à comparer avec un plancher légal.", "No figure to compare with a legal floor.", "لا يوجد رقم للمقارنة مع حد أدنى قانوني."),
     "no_citations": ("Aucune référence résolue dans le corpus indexé.", "No reference resolved in the indexed corpus.", "لم يُعثر على أي مرجع في المتن المفهرس."),
+    "nego_not_shared": ("Moi seul (non partagé)", "Just me (not shared)", "أنا فقط (غير مشترك)"),
+    "excerpt_file": ("fichier : {name}", "file: {name}", "الملف: {name}"),
     "export_ready": ("Export prêt : {name} (enregistré aussi dans votre dossier d'exports).", "Export ready: {name} (also saved in your exports folder).",
                      "التصدير جاهز: {name} (محفوظ أيضا في مجلد التصديرات)."),
 }
