@@ -89,21 +89,26 @@ def sha256_bytes(data: bytes) -> str:
 _LANG_CODES = {"FRENCH": "fr", "ENGLISH": "en", "ARABIC": "ar"}
 
 
+SHORT_TEXT = 300  # characters: a question, a title — where trigrams alone misread French as English
+
+
 @functools.cache
-def _language_detector():
+def _language_detector(low_accuracy: bool):
     """lingua, restricted to the corpus's three languages; built on first use (it loads its models
-    then). Low-accuracy mode: trigram models only, loaded in tens of milliseconds instead of half a
-    second, and as good on the tune questions (BENCHMARKS.md, issue 16). Too close to call → None."""
+    then). Low-accuracy mode (trigrams only, loaded in ~20 ms) is right on whole documents but
+    calls « Quel barème pour les primes de transport ? » English; the full models (~0.3 s to load,
+    once per process) read every question of the tune and heldout sets right. Too close to call → None."""
     from lingua import Language, LanguageDetectorBuilder
 
     languages = [getattr(Language, name) for name in _LANG_CODES]
-    return LanguageDetectorBuilder.from_languages(*languages).with_minimum_relative_distance(0.1).with_low_accuracy_mode().build()
+    builder = LanguageDetectorBuilder.from_languages(*languages).with_minimum_relative_distance(0.1)
+    return (builder.with_low_accuracy_mode() if low_accuracy else builder).build()
 
 
 def detect_lang(text: str) -> str:
     """'ar', 'fr' or 'en' (lingua); French, the corpus's main language, when it cannot tell
     (no letters, a bare reference such as « art. 350 », a name)."""
-    found = _language_detector().detect_language_of(text[:20000])
+    found = _language_detector(len(text) > SHORT_TEXT).detect_language_of(text[:20000])
     return _LANG_CODES.get(found.name, "fr") if found is not None else "fr"
 
 

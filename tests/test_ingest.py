@@ -140,6 +140,11 @@ def test_language_detection():
     assert detect_lang("What is the minimum wage?") == "en"
     for undecided in ("art. 350", "1234", ""):  # nothing to tell from: the corpus's main language
         assert detect_lang(undecided) == "fr"
+    # short French questions that trigram models alone call English
+    assert detect_lang("Quel barème pour les primes de transport ?") == "fr"
+    assert detect_lang("Quel est le barème applicable aux salaires ?") == "fr"
+    page = "Le salarié a droit à un repos hebdomadaire d'au moins vingt-quatre heures consécutives. " * 6
+    assert len(page) > 300 and detect_lang(page) == "fr"  # a long text goes through the fast models
 
 
 def _code_page(number: int) -> str:
