@@ -76,14 +76,22 @@ def unapplied_qualifiers(demand: str, label: str) -> list[str]:
     return [m.group(0) for m in QUALIFIER_RX.finditer(demand) if not set(tokenize(m.group(0))) <= carried]
 
 
+def passage_body(text: str) -> str:
+    """A stored passage without its first line when that line is its heading path
+    (« Code du travail > Livre II … > Article 184 »): what the article says, not where it stands."""
+    head, _, rest = text.partition("\n")
+    return rest if rest and (" > " in head or re.match(r"^\s*(?:Article|Art\.|المادة)\s", head)) else text
+
+
 def rule_rationale(checks: list["Check"], citations: list[Citation]) -> str:
     """An exposé des motifs assembled in code (instant, no model): the legal basis quoted, then how
     each figure of the clause stands against the statutory floor."""
     parts = []
     for c in citations[:3]:
-        first = re.split(r"(?<=[.;:])\s+", " ".join(c.text.split()))[0][:300]
-        if first:
-            parts.append(f"{c.label} : « {first} »")
+        sentences = [s for s in re.split(r"(?<=[.;:])\s+", " ".join(passage_body(c.text).split())) if len(s) > 20]
+        stated = next((s for s in sentences if re.search(r"\d", s)), sentences[0] if sentences else "")  # the rule's figure first
+        if stated:
+            parts.append(f"{c.label} : « {stated[:300]} »")
     ok = [c for c in checks if c.status == "ok"]
     below = [c for c in checks if c.status == "below_floor"]
     if ok:
