@@ -574,6 +574,7 @@ def test_status_and_welcome_say_what_is_indexed_and_what_is_missing(engine, sett
     assert "GGUF" not in status and str(settings.store_dir) not in status  # words a negotiator reads, not paths
     welcome = ui.chat.welcome_markdown()
     assert "adala.justice.gov.ma" in welcome  # where to obtain the official text
+    assert "\n\n" + tr("welcome_examples") in welcome  # its own paragraph, not the tail of the last missing text's bullet
     assert ("Le Code du travail n'est pas encore indexé" in welcome) == ("loi" not in status)
 
 

@@ -111,16 +111,15 @@ class ChatTab(TabHandlers):
             overview = corpus_overview(self.engine.index)
         except Exception as exc:
             return tr("corpus_unreadable", lang).format(reason=md_escape(describe_error(exc)))
-        lines = [tr("welcome_intro", lang).format(kinds=md_escape(kinds_phrase(overview, lang)))]
+        blocks = [tr("welcome_intro", lang).format(kinds=md_escape(kinds_phrase(overview, lang)))]
         if not overview.has_law():
-            lines.append(tr("welcome_no_law", lang))
+            blocks.append(tr("welcome_no_law", lang))
         if overview.missing:  # the catalog's titles and where to obtain them are written in French
-            lines.append(tr("welcome_missing", lang))
-            lines += [f"- {md_escape(m.title)} — {md_escape(m.obtain)}" for m in overview.missing]
+            blocks.append("\n".join([tr("welcome_missing", lang)] + [f"- {md_escape(m.title)} — {md_escape(m.obtain)}" for m in overview.missing]))
         for name, problem in self.shared.library_problems.items():
-            lines.append(tr("welcome_library", lang).format(name=md_escape(name), problem=md_escape(problem)))
-        lines.append(tr("welcome_examples", lang))
-        return "\n\n".join(lines[:2]) + ("\n\n" + "\n".join(lines[2:]) if len(lines) > 2 else "")
+            blocks.append(tr("welcome_library", lang).format(name=md_escape(name), problem=md_escape(problem)))
+        blocks.append(tr("welcome_examples", lang))
+        return "\n\n".join(blocks)  # a blank line between blocks: the examples line is not part of the last bullet
 
     def check_message(self, text: str | None, lang: str = "fr") -> str | None:
         """Why a message is refused before the model, or None."""
