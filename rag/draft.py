@@ -83,6 +83,19 @@ def passage_body(text: str) -> str:
     return rest if rest and (" > " in head or re.match(r"^\s*(?:Article|Art\.|المادة)\s", head)) else text
 
 
+def comparable_figures(comparables: list[Citation], family: str, most: int = 3) -> str:
+    """What each comparable text states in the parameter's unit (« IDCC 2098, art. 4 : 25 % ; 15 % »):
+    the figures to compare with, not only where they are; "—" when none states one in that unit."""
+    from rag.figures import figures_in
+
+    stated = []
+    for c in comparables:
+        figures = list(dict.fromkeys(f.label() for f in figures_in(passage_body(c.text)) if family and f.unit == family))
+        if figures:
+            stated.append(f"{c.label} : {' ; '.join(figures[:most])}")
+    return " · ".join(stated) or "—"
+
+
 def rule_rationale(checks: list["Check"], citations: list[Citation]) -> str:
     """An exposé des motifs assembled in code (instant, no model): the legal basis quoted, then how
     each figure of the clause stands against the statutory floor."""
@@ -409,7 +422,7 @@ class Drafter:
                 "legal_floor": f"{format_value(rule.value, rule.unit)} {UNIT_SYMBOLS.get(rule.unit, '')} ({rule.reference})".strip() if rule else "—",
                 "draft": f"{format_value(values.get(param.name), param.unit)} {symbol}".strip(),
                 "status": status.get(rule.id, "—") if rule else "—",
-                "comparable": "; ".join(c.label for c in comparables) or "—",
+                "comparable": comparable_figures(comparables, UNIT_FAMILIES.get(param.unit, "")),
             })
         return rows
 

@@ -9,7 +9,8 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from rag.draft import Clause, Drafter, parse_quantities
+from rag.answer import Citation
+from rag.draft import Clause, Drafter, comparable_figures, parse_quantities
 from rag.export import Agreement, agreement_docx, agreement_markdown, atomic_write_bytes, export_agreement, safe_filename
 from rag.library import find_template, load_library, load_rules
 from rag.settings import PROJECT_ROOT
@@ -227,3 +228,14 @@ def test_a_demand_is_applied_as_written_or_its_unused_part_reported(drafting):
     assert any("par heure" in w and "n'est pas repris" in w for w in clause.warnings), clause.warnings
     plain = drafter.draft("duree_travail_pauses_ecran", ["pause écran 12 minutes"])
     assert not any("n'est pas repris" in w for w in plain.warnings)
+
+
+def test_comparison_shows_what_each_comparable_states_in_the_parameters_unit():
+    night = Citation("C1", "IDCC 2098, art. 4", "fr_idcc2098_accord.md", "Accord travail de nuit", "4", None,
+                     "Accord > Article 4\nLes heures de nuit sont majorées de 15 % ; le repos compensateur est de 2 jours par an.")
+    breaks = Citation("C2", "IDCC 2098, art. 6", "fr_idcc2098_avenant.md", "Avenant", "6",
+                      None, "Avenant > Article 6\nUne pause de 10 minutes toutes les 2 heures.")
+    assert comparable_figures([night, breaks], "percent") == "IDCC 2098, art. 4 : 15 %"
+    assert comparable_figures([night, breaks], "minutes") == "IDCC 2098, art. 6 : 10 minutes"
+    assert comparable_figures([night, breaks], "days") == "IDCC 2098, art. 4 : 2 jours"
+    assert comparable_figures([night, breaks], "mad") == "—"  # no comparable states an amount: said, not its references repeated

@@ -70,6 +70,8 @@ html[dir=rtl] .gradio-container .secondary-wrap input { padding-left: calc(var(-
 .floor-checks li { margin: .3em 0; line-height: 1.35; }
 .check-ok { color: #1a7f37; }
 .check-below { color: #cf222e; font-weight: 600; }
+/* the theme colours a block's text: the check's colour must reach the words, not only the list item */
+.floor-checks li.check-ok *, .floor-checks li.check-below *, .floor-checks li.check-unverified * { color: inherit !important; }
 .check-unverified { color: #6e7781; }
 .clause-citations details { margin: .3em 0; }
 .clause-citations pre { white-space: pre-wrap; unicode-bidi: plaintext; font-size: .9em; }
@@ -323,7 +325,8 @@ def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard |
                         C["clause_title"] = gr.Markdown("")
                         C["clause_text"] = lab(gr.Textbox(label=tr("clause_text"), lines=16, max_lines=40, interactive=True, elem_classes=["bidi"]), "clause_text")
                         C["checks"] = gr.HTML("")
-                        C["comparison"] = lab(gr.Dataframe(headers=COMPARISON_HEADERS, value=[], interactive=False, wrap=True, label=tr("comparison")), "comparison")
+                        C["comparison"] = lab(gr.Dataframe(headers=COMPARISON_HEADERS, value=[], interactive=False, wrap=True, label=tr("comparison"),
+                                                               column_widths=["22%", "20%", "14%", "14%", "30%"], elem_id="comparison"), "comparison")
                         C["clause_citations"] = gr.HTML("")
                         C["rationale"] = gr.Markdown("")
                         C["draft_warnings"] = gr.Markdown("")

@@ -51,8 +51,8 @@ def checks_html(checks: list[dict], lang: str = "fr") -> str:
         mark, css, _, style = CHECK_STYLE[status]
         word = tr(f"check_{status}", lang)
         article = f" — art. {esc(check['article'])}" if check.get("article") else ""
-        items.append(f"<li class='{css}' style='{style}'><b>{mark}</b> <span class='bidi'>{esc(check.get('message'))}</span>"
-                     f"<small> ({esc(word)}{article})</small></li>")
+        items.append(f"<li class='{css}' style='{style}'><b style='{style}'>{mark}</b> <span class='bidi' style='{style}'>{esc(check.get('message'))}</span>"
+                     f"<small style='{style}'> ({esc(word)}{article})</small></li>")
     return "<ul class='floor-checks'>" + "".join(items) + "</ul>"
 
 
