@@ -76,6 +76,10 @@ def unapplied_qualifiers(demand: str, label: str) -> list[str]:
     return [m.group(0) for m in QUALIFIER_RX.finditer(demand) if not set(tokenize(m.group(0))) <= carried]
 
 
+# a sentence ends at . ; : — not after the abbreviations of a reference (« C. trav. art. 350 », « p. 121 »)
+SENTENCE_BREAK = re.compile(r"(?<![\s(]C\.)(?<!\btrav\.)(?<!\bart\.)(?<!\bp\.)(?<!\bn°\.)(?<=[.;:])\s+")
+
+
 def passage_body(text: str) -> str:
     """A stored passage without its first line when that line is its heading path
     (« Code du travail > Livre II … > Article 184 »): what the article says, not where it stands."""
@@ -101,7 +105,7 @@ def rule_rationale(checks: list["Check"], citations: list[Citation]) -> str:
     each figure of the clause stands against the statutory floor."""
     parts = []
     for c in citations[:3]:
-        sentences = [s for s in re.split(r"(?<=[.;:])\s+", " ".join(passage_body(c.text).split())) if len(s) > 20]
+        sentences = [s for s in SENTENCE_BREAK.split(" ".join(passage_body(c.text).split())) if len(s) > 20]
         stated = next((s for s in sentences if re.search(r"\d", s)), sentences[0] if sentences else "")  # the rule's figure first
         if stated:
             parts.append(f"{c.label} : « {stated[:300]} »")

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rag.answer import Citation
-from rag.draft import Clause, Drafter, comparable_figures, parse_quantities
+from rag.draft import SENTENCE_BREAK, Clause, Drafter, comparable_figures, parse_quantities
 from rag.export import Agreement, agreement_docx, agreement_markdown, atomic_write_bytes, export_agreement, safe_filename
 from rag.library import find_template, load_library, load_rules
 from rag.settings import PROJECT_ROOT
@@ -239,3 +239,8 @@ def test_comparison_shows_what_each_comparable_states_in_the_parameters_unit():
     assert comparable_figures([night, breaks], "minutes") == "IDCC 2098, art. 6 : 10 minutes"
     assert comparable_figures([night, breaks], "days") == "IDCC 2098, art. 4 : 2 jours"
     assert comparable_figures([night, breaks], "mad") == "—"  # no comparable states an amount: said, not its references repeated
+
+
+def test_a_quoted_sentence_is_not_cut_inside_a_reference():
+    text = "La prime est due (C. trav. art. 350, p. 121) chaque mois. Elle suit le salaire."
+    assert SENTENCE_BREAK.split(text) == ["La prime est due (C. trav. art. 350, p. 121) chaque mois.", "Elle suit le salaire."]
