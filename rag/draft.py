@@ -81,10 +81,11 @@ SENTENCE_BREAK = re.compile(r"(?<![\s(]C\.)(?<!\btrav\.)(?<!\bart\.)(?<!\bp\.)(?
 
 
 def passage_body(text: str) -> str:
-    """A stored passage without its first line when that line is its heading path
-    (« Code du travail > Livre II … > Article 184 »): what the article says, not where it stands."""
-    head, _, rest = text.partition("\n")
-    return rest if rest and (" > " in head or re.match(r"^\s*(?:Article|Art\.|المادة)\s", head)) else text
+    """A stored passage without its heading-path lines (« Code du travail > Livre II … > Article 184 »,
+    one per piece when an article's pieces are joined): what the article says, not where it stands."""
+    lines = text.split("\n")
+    body = [line for n, line in enumerate(lines) if not (" > " in line or (n == 0 and re.match(r"^\s*(?:Article|Art\.|المادة)\s", line) and len(lines) > 1))]
+    return "\n".join(body) if any(line.strip() for line in body) else text
 
 
 def comparable_figures(comparables: list[Citation], family: str, most: int = 3) -> str:

@@ -244,3 +244,12 @@ def test_comparison_shows_what_each_comparable_states_in_the_parameters_unit():
 def test_a_quoted_sentence_is_not_cut_inside_a_reference():
     text = "La prime est due (C. trav. art. 350, p. 121) chaque mois. Elle suit le salaire."
     assert SENTENCE_BREAK.split(text) == ["La prime est due (C. trav. art. 350, p. 121) chaque mois.", "Elle suit le salaire."]
+
+
+def test_joined_pieces_lose_every_heading_path_line():
+    from rag.draft import passage_body
+
+    joined = ("Code > Livre II > Article 353 (partie 1/2)\nPour le calcul de la prime, sont pris en compte le salaire.\n"
+              "Code > Livre II > Article 353 (partie 2/2)\n6. des indemnités de déplacement.")
+    assert passage_body(joined) == "Pour le calcul de la prime, sont pris en compte le salaire.\n6. des indemnités de déplacement."
+    assert passage_body("Un texte sans titre.") == "Un texte sans titre."
