@@ -18,7 +18,6 @@ import argparse
 import os
 import platform
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -33,6 +32,7 @@ if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
 from rag.evaluate import percentile  # noqa: E402
+from rag.runtime import stop_process  # noqa: E402
 
 
 def free_port() -> int:
@@ -70,12 +70,7 @@ def time_start(env: dict[str, str], port: int, limit_s: float = 600.0) -> float:
             time.sleep(0.1)
         raise RuntimeError(f"no page after {limit_s:.0f} s")
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, grace_s=30.0)
 
 
 def time_drafts(store: Path, data: Path) -> list[tuple[str, float]]:

@@ -30,6 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from rag.runtime import stop_process
 from rag.settings import PROJECT_ROOT
 
 CHROMIUM = "/usr/bin/chromium"
@@ -151,12 +152,7 @@ def main() -> None:
         try:
             capture(url, args.out, args.question)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc, grace_s=30.0)
         [conversation] = [json.loads(p.read_text(encoding="utf-8")) for p in data.glob("*/conversations/*.json")]
     question, answer = conversation["messages"][:2]
     print(f"question: {question['content']}")

@@ -144,6 +144,18 @@ def local_server_spec(settings, model_path: Path | None) -> ServerSpec:
     return llama_server_spec(model_path, settings.llm_ctx, settings.llm_threads, settings.llm_cpu_variant)
 
 
+def stop_process(proc: subprocess.Popen, grace_s: float = 5.0) -> None:
+    """Stop a child: SIGTERM, ``grace_s`` to exit, then SIGKILL (nothing to do if it has ended)."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=grace_s)
+
+
 class ModelProcess:
     """One supervised model server; thread-safe; restarts on demand after a crash."""
 
@@ -217,14 +229,8 @@ class ModelProcess:
     def stop(self) -> None:
         with self._lock:
             proc, self._proc = self._proc, None
-            if proc is None or proc.poll() is not None:
-                return
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+            if proc is not None:
+                stop_process(proc, grace_s=5.0)
 
     def _log_file(self):
         if self.log_dir is None:

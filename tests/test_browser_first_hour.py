@@ -31,6 +31,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.runtime import stop_process
 from rag.settings import PROJECT_ROOT
 from tests.conftest import CODE_AR, CODE_FR, need_shared
 from tests.test_browser import ARTIFACTS, CHROMIUM, FLAGS, _free_port
@@ -78,12 +79,7 @@ def first_hour_app(tmp_path_factory):
                 pytest.fail(f"app did not start in {START_LIMIT_S} s: " + log_path.read_text()[-3000:])
             time.sleep(1)
     yield f"http://127.0.0.1:{port}/", root / "users"
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    stop_process(proc, grace_s=30.0)
 
 
 def shot(page, step: str) -> None:

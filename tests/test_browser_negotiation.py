@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.runtime import stop_process
 from rag.settings import PROJECT_ROOT
 from tests.test_browser import ARTIFACTS, CHROMIUM, FLAGS, _free_port
 from tests.test_negotiation import employer_docx
@@ -62,12 +63,7 @@ def start_app(root: Path, name: str) -> tuple[subprocess.Popen, str]:
 
 
 def stop_app(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    stop_process(proc, grace_s=30.0)
 
 
 @pytest.fixture
