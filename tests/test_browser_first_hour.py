@@ -137,6 +137,11 @@ def test_first_hour_of_a_new_negotiator(first_hour_app, tmp_path):
                 expect(page.get_by_role("button", name=question, exact=True)).to_be_visible()
             example = page.get_by_role("button", name=EXAMPLE, exact=True)
             shot(page, "welcome")
+            # « Importer » opens the Corpus tab, where the missing text is uploaded; then back to the chat
+            page.locator("#import-texts").click()
+            expect(page.locator("#corpus-upload")).to_be_visible()
+            page.get_by_role("tab", name="Chat").click()
+            expect(example).to_be_visible()
 
             # 2. an example question clicked: a cited answer, the excerpt behind its chip
             example.click()

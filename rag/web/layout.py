@@ -267,12 +267,14 @@ def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard |
             ui_lang = lab(gr.Radio(list(LANGUAGES), value="fr", label=tr("ui_lang"), scale=0, min_width=280), "ui_lang")
         C["lang"] = gr.State("fr")  # the interface language, for the handlers' notices and tables
         C["status"] = gr.Markdown(h.corpus.status_line(), elem_id="status-line")
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             with lab(gr.Tab(tr("tab_chat")), "tab_chat"):
                 with lab(gr.Accordion(tr("first_steps"), open=True), "first_steps"):
                     C["welcome"] = gr.Markdown(h.chat.welcome_markdown(), elem_id="welcome")
                     with gr.Row():
                         example_buttons = [gr.Button(q, size="sm", variant="secondary") for q in EXAMPLE_QUESTIONS]
+                    with gr.Row():
+                        import_btn = lab(gr.Button(tr("import_btn"), size="sm", variant="primary", scale=0, min_width=320, elem_id="import-texts"), "import_btn", "value")
                 C["conversation"] = gr.State(None)
                 C["cited"] = gr.State([])
                 with gr.Row():
@@ -366,7 +368,7 @@ def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard |
                 build_negotiation_tab(settings, load_library(settings.clauses_dir), load_rules(settings.rules_file), h.chat.user_of, h.shared.downloads.copy, lab=lab,
                                       db=h.project.database, tab=negotiation_tab, lang=C["lang"], switch=ui_lang)
 
-            with lab(gr.Tab(tr("tab_corpus")), "tab_corpus"):
+            with lab(gr.Tab(tr("tab_corpus"), id="corpus"), "tab_corpus"):
                 with lab(gr.Accordion(tr("search_corpus"), open=True), "search_corpus"):
                     with gr.Row():
                         search_query = lab(gr.Textbox(label=tr("search_query"), lines=1, scale=4, elem_classes=["bidi"]), "search_query")
@@ -402,6 +404,7 @@ def build_ui(engine, settings, users: dict | None = None, guard: DownloadGuard |
 
         for trigger in (C["message"].submit, send_btn.click):
             after(wire(trigger, h.chat.chat_submit, chat_inputs, CHAT_OUTPUTS, **model_queue))
+        import_btn.click(lambda: gr.Tabs(selected="corpus"), None, tabs, queue=False)  # « Importer » opens the Corpus tab
         for button, question in zip(example_buttons, EXAMPLE_QUESTIONS):
             asked = button.click(lambda q=question: q, None, C["message"], queue=False)
             after(wire(asked.then, h.chat.chat_submit, chat_inputs, CHAT_OUTPUTS, **model_queue))

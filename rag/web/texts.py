@@ -197,6 +197,7 @@ TEXTS: dict[str, tuple[str, str, str]] = {
                        "Importez le texte officiel dans l'onglet Corpus.",
                        "⚠ **The Labour Code is not indexed yet**: answers rest only on the project's sheets for now. Import the official text in the Corpus tab.",
                        "⚠ **مدونة الشغل غير مفهرسة بعد**: لا تستند الأجوبة حاليا إلا إلى بطاقات المشروع. استورد النص الرسمي من تبويب المتن."),
+    "import_btn": ("Importer un texte officiel (onglet Corpus)", "Import an official text (Corpus tab)", "استيراد نص رسمي (تبويب المتن)"),
     "welcome_missing": ("Textes officiels à importer (onglet **Corpus**) :", "Official texts to import (**Corpus** tab):", "نصوص رسمية يجب استيرادها (تبويب **المتن**):"),
     "welcome_library": ("⚠ {name} : {problem} — les autres modèles restent disponibles.", "⚠ {name}: {problem} — the other templates remain available.",
                         "⚠ {name}: {problem} — تبقى النماذج الأخرى متاحة."),
