@@ -18,7 +18,6 @@ import argparse
 import os
 import platform
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,23 +31,7 @@ if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
 from rag.evaluate import percentile  # noqa: E402
-from rag.runtime import stop_process  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "?"
+from rag.runtime import cpu_description, free_port, stop_process  # noqa: E402
 
 
 def time_start(env: dict[str, str], port: int, limit_s: float = 600.0) -> float:
@@ -119,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
 
     seconds = [s for _, s in drafts]
     load = os.getloadavg()[0]
-    print(f"CPU: {cpu_model()}, {os.cpu_count()} cores; load average at the end {load:.2f}")
+    print(f"CPU: {cpu_description()[0] or platform.processor() or '?'}, {os.cpu_count()} cores; load average at the end {load:.2f}")
     print("| measure | result | target |")
     print("|---|---|---|")
     if cold is not None:

@@ -30,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from rag.runtime import stop_process
+from rag.runtime import free_port, stop_process
 from rag.settings import PROJECT_ROOT
 
 CHROMIUM = "/usr/bin/chromium"
@@ -39,12 +39,6 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "-
 QUESTION = "Quelle est la durée normale du travail par semaine ?"
 START_LIMIT_S = 1800  # the first run indexes the whole corpus before the app listens
 WAIT_MS = 600_000  # one answer of the 1.5B model on 2 busy cores, the model's start included
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_app(store: Path, data: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
