@@ -42,7 +42,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 LEXICAL_DIR = "lexical"  # beside manifest.json in the store folder
-SAVE_FORMAT = 1
+SAVE_FORMAT = 2  # 2: rows.json holds the boilerplate chunk ids
 _META = "meta.json"
 _ROWS = "rows.json"
 
@@ -123,9 +123,13 @@ def _bm25s():
 class LexicalIndex:
     """BM25 over a fixed list of chunk ids/texts; :meth:`search` returns (row, score) best first."""
 
-    def __init__(self, ids: list[str], texts: list[str]):
+    def __init__(self, ids: list[str], texts: list[str], sources: list[str] | None = None):
+        from rag.boilerplate import repeated_passages
+
         self.ids = ids
         self._retriever = None
+        # chunk ids of passages that repeat another source's wording (rag.boilerplate)
+        self.boilerplate: frozenset[str] = frozenset(ids[row] for row in repeated_passages(texts, sources)) if sources else frozenset()
         if ids:
             self._retriever = _bm25s().BM25()
             corpus_tokens = [tokenize(t) or ["∅"] for t in texts]
@@ -150,6 +154,7 @@ class LexicalIndex:
         index = cls.__new__(cls)
         index.ids = ids
         index._retriever = None
+        index.boilerplate = frozenset()
         if ids:
             retriever = _bm25s().BM25.load(str(folder), mmap=False, show_progress=False)
             if int(retriever.scores["num_docs"]) != len(ids):
@@ -240,7 +245,9 @@ def load_saved(root: Path, stamp: str) -> tuple[LexicalIndex, list[dict], list[s
         ids, metas, texts = rows["ids"], rows["metas"], rows["texts"]
         if not (len(ids) == len(metas) == len(texts) == meta.get("rows")):
             raise ValueError("row counts differ")
-        return LexicalIndex.load(folder, ids), metas, texts
+        index = LexicalIndex.load(folder, ids)
+        index.boilerplate = frozenset(rows.get("boilerplate", []))
+        return index, metas, texts
     except Exception as exc:  # any damage: rebuild
         log.warning("saved lexical index %s unusable (%s: %s): rebuilding it", folder, type(exc).__name__, exc)
         return None
@@ -258,7 +265,8 @@ def save(root: Path, stamp: str, index: LexicalIndex, metas: list[dict], texts: 
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
         index.save(tmp)
         (tmp / _ROWS).write_text(
-            json.dumps({"ids": list(index.ids), "metas": list(metas), "texts": list(texts)}, ensure_ascii=False), encoding="utf-8"
+            json.dumps({"ids": list(index.ids), "metas": list(metas), "texts": list(texts),
+                        "boilerplate": sorted(index.boilerplate)}, ensure_ascii=False), encoding="utf-8"
         )
         files = {}
         for path in sorted(tmp.iterdir()):
@@ -315,7 +323,7 @@ def load_or_build(
         if saved is not None:
             return saved
     ids, metas, texts = read_rows()
-    index = LexicalIndex(ids, texts)
+    index = LexicalIndex(ids, texts, [m.get("source", "") for m in metas])
     if root is not None:
         save(root, stamp, index, metas, texts)
     return index, metas, texts

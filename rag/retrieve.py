@@ -99,7 +99,11 @@ _SCOPE_HINTS = [
     (("agreement",), re.compile(r"idcc|convention collective|avenant|\bfran[çc]\w*|\bfrench\b|france|الفرنسي|الاتفاقية الجماعية", re.I)),
     (("intl_convention",), re.compile(r"\b(?:oit|ilo|bit)\b|international labou?r|منظمة العمل الدولية", re.I)),
 ]
-_CONVENTION_NUMBER = re.compile(r"(?:convention|c)\s*(?:n[°o]\.?\s*)?0?(\d{2,3})\b", re.I)
+_CONVENTION_NUMBER = re.compile(
+    r"\b(?:convention|c)\s*(?:n[°o]\.?\s*)?0?(\d{2,3})\b"
+    r"|(?:ال)?اتفاقي[ةه](?:\s+[^\s\d٠-٩]+){0,5}?\s+(?:رقم\s*)?([0-9٠-٩]{2,3})(?![0-9٠-٩])",
+    re.I,
+)
 
 
 @dataclass
@@ -121,9 +125,11 @@ def parse_scope(query: str) -> Scope:
     for kinds, rx in _SCOPE_HINTS:
         if rx.search(query):
             scope.kinds.update(kinds)
-    if "intl_convention" in scope.kinds:
+    arabic = bool(re.search(r"(?:ال)?اتفاقي[ةه]", query))
+    if "intl_convention" in scope.kinds or arabic:
         for match in _CONVENTION_NUMBER.finditer(query):
-            scope.source_fragments.add(f"c{int(match.group(1)):03d}")
+            number = (match.group(1) or match.group(2)).translate(ARABIC_DIGITS)
+            scope.source_fragments.add(f"c{int(number):03d}")
     return scope
 
 
@@ -213,27 +219,42 @@ class Retriever:
         """Best hits first; at most one piece per (source, article).
 
         A question that names several jurisdictions ("au Maroc et en France", "under C98 and the
-        Code") is searched once per jurisdiction and the lists are interleaved, so that a
-        comparison gets the texts of both sides."""
-        from rag.jurisdiction import JURISDICTION_KINDS, named_jurisdictions
+        Code") is searched once per jurisdiction, and a question that asks two things once per
+        part (``split_questions``); the lists are interleaved, so that every side of a comparison
+        and every part of a question gets its texts into the top of the list."""
+        from rag.subquestions import split_question
 
         k = k or self.settings.top_k
         filters = filters or Filters()
         query = query.strip()
         if not query:
             return []
+        parts = split_question(query) if self.settings.split_questions and not filters.sources else []
+        if len(parts) < 2:
+            return self._search_sides(query, k, filters)
+        return self._interleave([self._search_sides(q, k, filters) for q in [query, *parts]], k)
+
+    def _search_sides(self, query: str, k: int, filters: Filters) -> list[Hit]:
+        from rag.jurisdiction import JURISDICTION_KINDS, named_jurisdictions
+
         named = [j for j in named_jurisdictions(query) if j in JURISDICTION_KINDS]
         if len(named) < 2 or filters.kinds or filters.sources:
             return self._search_one(query, k, filters, named)
-        per_side = [self._search_one(query, k, Filters(kinds=JURISDICTION_KINDS[j], langs=filters.langs, exclude_kinds=filters.exclude_kinds), named)
-                    for j in named]
-        exact = [h for side in per_side for h in side if h.via == "article"]
+        return self._interleave([self._search_one(query, k, Filters(kinds=JURISDICTION_KINDS[j], langs=filters.langs, exclude_kinds=filters.exclude_kinds), named)
+                                 for j in named], k)
+
+    def _interleave(self, lists: list[list[Hit]], k: int) -> list[Hit]:
+        """Named articles first, then the lists' hits rank by rank, then the rest by score; one hit per
+        article of a work."""
         merged: list[Hit] = []
-        seen: set[str] = set()
-        for hit in exact + [h for rank in zip(*[[h for h in side if h.via != "article"] for side in per_side]) for h in rank] \
-                + sorted((h for side in per_side for h in side), key=lambda h: h.score, reverse=True):
-            if hit.chunk_id not in seen:
-                seen.add(hit.chunk_id)
+        seen: set[tuple[str, str]] = set()
+        exact = [h for hits in lists for h in hits if h.via == "article"]
+        ranked = [h for rank in zip(*[[h for h in hits if h.via != "article"] for hits in lists]) for h in rank]
+        rest = sorted((h for hits in lists for h in hits), key=lambda h: h.score, reverse=True)
+        for hit in exact + ranked + rest:
+            group = (self._work(hit.source), hit.article or f"#{hit.chunk_id}")
+            if group not in seen:
+                seen.add(group)
                 merged.append(hit)
         return merged[:k]
 
@@ -275,18 +296,27 @@ class Retriever:
         lang = detect_lang(query)
         refs = parse_article_refs(query)
         exact = self._article_hits(refs, filters, lang) if refs else []
-        lexical = self._lexical(self.glossary.expand(query), filters, n)
-        dense, similarity = self._dense(query, filters, n, self._cross_lingual(query, lang))
+        expanded, ranking_query = self.glossary.expand(query), self._cross_lingual(query, lang)
+        lexical = self._lexical(expanded, filters, n)
+        dense, similarity = self._dense(query, filters, n, ranking_query)
+        scope = parse_scope(query)
+        lists = [("lexical", lexical, 1.0), ("dense", dense, self.settings.dense_weight)]
+        named_sources = self._named_sources(scope, filters) if self.settings.search_named_text else []
+        if named_sources:
+            # the text the question names is also searched on its own: an Arabic question on an
+            # English convention finds too few of its passages among the whole corpus' candidates
+            only = Filters(kinds=filters.kinds, langs=filters.langs, sources=named_sources, exclude_kinds=filters.exclude_kinds)
+            lists.append(("lexical", self._lexical(expanded, only, n), 1.0))
+            lists.append(("dense", self._dense(query, only, n, ranking_query)[0], self.settings.dense_weight))
         rrf_k = self.settings.rrf_k
         scores: dict[str, float] = {}
         rows: dict[str, tuple[dict, str]] = {}
         via: dict[str, set[str]] = {}
-        for name, ranked, weight in (("lexical", lexical, 1.0), ("dense", dense, self.settings.dense_weight)):
+        for name, ranked, weight in lists:
             for rank, (cid, meta, doc) in enumerate(ranked):
                 scores[cid] = scores.get(cid, 0.0) + weight / (rrf_k + rank + 1)
                 rows[cid] = (meta, doc)
                 via.setdefault(cid, set()).add(name)
-        scope = parse_scope(query)
         if scope.kinds or scope.source_fragments:
             for cid, (meta, _) in rows.items():
                 if scope.names(meta):
@@ -294,7 +324,10 @@ class Retriever:
                 elif scope.matches(meta):
                     scores[cid] *= self.settings.scope_boost
         catalog = self.index.catalog
+        boilerplate = self.index.lexical()[0].boilerplate
         for cid, (meta, _) in rows.items():
+            if cid in boilerplate:  # a treaty's final clauses, an agreement's standard articles
+                scores[cid] *= self.settings.boilerplate_weight
             # Moroccan law first: a foreign agreement the question does not name is a comparable
             jurisdiction = catalog.jurisdiction(meta.get("source", ""), meta.get("kind", ""))
             if jurisdiction and jurisdiction not in ("MA", "ILO") and jurisdiction not in named:
@@ -303,6 +336,13 @@ class Retriever:
             if not meta.get("article_key") and meta.get("kind") in STRUCTURED_KINDS:
                 scores[cid] *= self.settings.unnumbered_weight
         return self._assemble(exact, self._group(scores, rows, via, lang, similarity), k)
+
+    def _named_sources(self, scope: Scope, filters: Filters) -> list[str]:
+        """Indexed texts the question names (« convention 135 », « الاتفاقية رقم 87 »)."""
+        if not scope.source_fragments:
+            return []
+        return sorted({d.source for d in self.index.documents()
+                       if d.status == "committed" and scope.names({"source": d.source}) and (not filters.sources or d.source in filters.sources)})
 
     def _work(self, source: str) -> str:
         """Parallel versions of one text (the French and Arabic code) share a 'work' key in the catalog."""

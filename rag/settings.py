@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     comparable_weight: float = Field(0.5, ge=0, le=1, description="Score factor for foreign agreements (jurisdiction FR…) when the question does not name them: Moroccan law answers first, comparables follow.")
     unnumbered_weight: float = Field(0.5, ge=0, le=1, description="Score factor for pieces outside any article (headings, preambles) of texts made of articles.")
     named_text_boost: float = Field(3.0, ge=1, description="Score factor for hits from the very text a question names (« convention 135 de l'OIT »).")
+    split_questions: bool = Field(True, description="A question that asks two things (« …, et quel est… », « … and what… », « … وما … ») is also searched part by part and the lists are interleaved.")
+    boilerplate_weight: float = Field(0.5, ge=0, le=1, description="Score factor for passages that repeat another text's wording (a treaty's final clauses, an agreement's standard articles; rag.boilerplate).")
+    search_named_text: bool = Field(True, description="A question that names one text (« convention 135 ») also searches that text on its own, its candidates fused with the others.")
 
     # --- chat model ----------------------------------------------------------------------------
     llm_backend: Literal["local", "openai"] = Field("local", description="local = packaged GGUF via llama-cpp; openai = any OpenAI-compatible server.")

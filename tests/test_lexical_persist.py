@@ -41,9 +41,9 @@ def builds(monkeypatch):
     count = {"n": 0}
     real = LexicalIndex.__init__
 
-    def counting(self, ids, texts):
+    def counting(self, ids, texts, sources=None):
         count["n"] += 1
-        real(self, ids, texts)
+        real(self, ids, texts, sources)
 
     monkeypatch.setattr(LexicalIndex, "__init__", counting)
     return count
