@@ -146,6 +146,7 @@ def parse_article_refs(query: str) -> list[ArticleRef]:
 
 
 STRUCTURED_KINDS = {"law", "decree", "agreement", "intl_convention"}
+QUERY_VECTORS_KEPT = 256
 
 
 class Retriever:
@@ -158,6 +159,7 @@ class Retriever:
         self.embedder = embedder
         self.settings = settings
         self.glossary = glossary if glossary is not None else Glossary.load(getattr(settings, "glossary_file", None))
+        self._vectors: dict[tuple[int, str], list[float]] = {}  # (embedder, query text) → vector, oldest first (see _query_vector)
 
     # ---- the three candidate lists -------------------------------------------------------
     def _article_hits(self, refs: list[ArticleRef], filters: Filters, query_lang: str) -> list[Hit]:
@@ -198,13 +200,25 @@ class Retriever:
             return [], {}
         texts = [query] if ranking_query is None else [query, ranking_query]
         result = self.index.collection.query(
-            query_embeddings=[self.embedder.embed_query(t) for t in texts], n_results=min(n, total), where=filters.where(),
+            query_embeddings=[self._query_vector(t) for t in texts], n_results=min(n, total), where=filters.where(),
             include=["documents", "metadatas", "distances"],
         )
         similarity = {cid: 1.0 - float(d) for cid, d in zip(result["ids"][0], result["distances"][0])}
         ranked = len(texts) - 1
         rows = zip(result["ids"][ranked], result["metadatas"][ranked], result["documents"][ranked])
         return [(cid, meta, doc) for cid, meta, doc in rows if self.index.is_live(meta)], similarity
+
+    def _query_vector(self, text: str) -> list[float]:
+        """The embedder's vector for a query text; recent ones are kept (one question embeds its text
+        once although its parts, its named text and the « not found » gate search it again)."""
+        key = (id(self.embedder), text)
+        vector = self._vectors.get(key)
+        if vector is None:
+            vector = self.embedder.embed_query(text)
+            if len(self._vectors) >= QUERY_VECTORS_KEPT:
+                self._vectors.pop(next(iter(self._vectors)), None)
+            self._vectors[key] = vector
+        return vector
 
     def _cross_lingual(self, query: str, lang: str) -> str | None:
         """A question not in French also searches with the official French terms of the legal notions
