@@ -150,5 +150,18 @@ def _sentence_periods(plain: str, figures: list[Figure]) -> list[Figure]:
 
 
 def unsupported(stated: list[Figure], evidence: list[Figure]) -> list[Figure]:
-    """The stated figures that no evidence figure agrees with (value, unit family and period)."""
-    return [f for f in stated if not any(f.agrees_with(e) for e in evidence)]
+    """The stated figures that no evidence figure agrees with (value, unit family and period).
+
+    When the evidence states the figure's period somewhere (« 2288 heures sur l'année »), its
+    mentions without a period (« le passage de 2496 à 2288 heures ») do not back another period:
+    « 2288 heures par semaine » is unsupported by a text that has both."""
+    missing = []
+    for f in stated:
+        matches = [e for e in evidence if f.agrees_with(e)]
+        if f.period and matches and not any(e.period == f.period for e in matches):
+            timed = [e for e in evidence if e.value == f.value and e.period and (not f.unit or not e.unit or e.unit == f.unit)]
+            if timed:
+                matches = []
+        if not matches:
+            missing.append(f)
+    return missing

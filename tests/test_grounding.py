@@ -245,3 +245,20 @@ def test_quotes_are_not_cut_inside_a_reference(law, tmp_path):
     engine, _ = chat(law, "Les heures supplémentaires de jour sont majorées de 25 % [S1].")
     answer = engine.ask("Quelle est la majoration des heures supplémentaires de jour selon la fiche HS ?")
     assert all(not q.text.rstrip().endswith("(C.") for q in answer.quotes)
+
+
+def test_a_period_the_text_states_elsewhere_is_not_backed_by_a_bare_mention():
+    """The project's own fiche says « 44 heures sur la semaine, soit 2288 heures sur l'année » and, later,
+    « le passage de 2496 à 2288 heures »: the bare mention must not back « 2288 heures par semaine »
+    (the 0.5B model's answer in the browser test)."""
+    from rag.figures import figures_in, unsupported
+    from rag.settings import PROJECT_ROOT
+
+    fiche = (PROJECT_ROOT / "corpus" / "fiches" / "duree_du_travail.md").read_text(encoding="utf-8")
+    paragraph = next(p for p in fiche.split("\n\n") if "2288 heures sur l'année" in p)
+    evidence = figures_in(paragraph)
+    assert any(f.value == "2288" and not f.period for f in evidence)  # the bare mention is there
+    assert unsupported(figures_in("La durée normale du travail par semaine est de 2288 heures."), evidence)
+    assert not unsupported(figures_in("La durée annuelle est de 2288 heures par an."), evidence)
+    assert not unsupported(figures_in("La durée est de 44 heures par semaine."), evidence)
+    assert not unsupported(figures_in("Elle est passée à 2288 heures."), evidence)  # no period stated: the bare mention backs it
