@@ -266,7 +266,7 @@ class Retriever:
         ranked = [h for rank in zip(*[[h for h in hits if h.via != "article"] for hits in lists]) for h in rank]
         rest = sorted((h for hits in lists for h in hits), key=lambda h: h.score, reverse=True)
         for hit in exact + ranked + rest:
-            group = (self._work(hit.source), hit.article or f"#{hit.chunk_id}")
+            group = self._article_of_work(hit)
             if group not in seen:
                 seen.add(group)
                 merged.append(hit)
@@ -351,6 +351,10 @@ class Retriever:
                 scores[cid] *= self.settings.unnumbered_weight
         return self._assemble(exact, self._group(scores, rows, via, lang, similarity), k)
 
+    def _article_of_work(self, hit: Hit) -> tuple[str, str]:
+        """One article of a work (its French and Arabic versions together), or the piece itself."""
+        return self._work(hit.source), hit.article or f"#{hit.chunk_id}"
+
     def _named_sources(self, scope: Scope, filters: Filters) -> list[str]:
         """Indexed texts the question names (« convention 135 », « الاتفاقية رقم 87 »)."""
         if not scope.source_fragments:
@@ -397,7 +401,7 @@ class Retriever:
         seen: set[tuple[str, str]] = set()
 
         def push(hit: Hit) -> None:
-            group = (self._work(hit.source), hit.article or f"#{hit.chunk_id}")
+            group = self._article_of_work(hit)
             exact_group = (hit.source, hit.article or f"#{hit.chunk_id}")
             if group in seen and hit.via != "article" or exact_group in seen:
                 return
