@@ -103,6 +103,14 @@ class Answer:
     checks: list[FigureCheck] = field(default_factory=list)
     calculation: dict | None = None  # set when a legal calculator answered (rag.calc)
 
+    def excerpts(self) -> list[Citation]:
+        """What the reader is offered to open: the citations, or, when no sentence kept one (each
+        was « à vérifier »), the sources of the quotes that stand alone."""
+        if self.citations:
+            return list(self.citations)
+        quoted = {(q.source, q.article) for q in self.quotes}
+        return [c for c in self.sources if (c.source, c.article) in quoted]
+
     def to_json(self) -> dict:
         return {
             "answer": self.text,
@@ -234,6 +242,9 @@ class ChatEngine:
             return []
         if query and self._uncovered_countries(query):
             return []  # the law of a country no indexed text covers: a Moroccan answer would mislead
+        if (query and self.settings.refuse_unindexed_agreements and hasattr(self.retriever, "unindexed_agreements")
+                and self.retriever.unindexed_agreements(query)):
+            return []  # an agreement not indexed here: the closest indexed one would answer with its own rule
         if any(h.via == "article" for h in hits):
             return hits
         best = max((h.similarity or 0.0) for h in hits)
@@ -353,8 +364,16 @@ class ChatEngine:
             return citation_label(by_key[k][0], self._short(by_key[k][0]))
 
         def states_all(k: str, figures: list[Figure]) -> bool:
+            """One sentence of source ``k`` states every figure with its unit, and the whole text does
+            not give the figure another period (« 2288 heures sur l'année » elsewhere)."""
             hit = by_key[k][0]
-            return any(not unsupported(figures, figures_in(sent, hit.lang or lang)) for sent in split_sentences(hit.text))
+            if unsupported(figures, figures_in(hit.text, hit.lang or lang)):
+                return False
+            return any(not unsupported(figures, figures_in(sent, hit.lang or lang), exact_period=True) for sent in split_sentences(hit.text))
+
+        def status_without_source(f: Figure) -> CheckStatus:
+            values = {e.value for _, hit, _ in fitted for e in figures_in(hit.text, hit.lang or lang)}
+            return CheckStatus.UNIT_MISMATCH if f.value in values else CheckStatus.NOT_IN_SOURCES
 
         out_sentences = []
         for sentence in split_sentences(raw):
@@ -372,7 +391,7 @@ class ChatEngine:
                 else:
                     doubtful = True
                     warnings.append(f"Chiffre(s) {', '.join(f.label() for f in stated)} non trouvé(s) dans les sources : à vérifier.")
-                    checks += [FigureCheck(f.label(), f.unit, CheckStatus.NOT_IN_SOURCES) for f in stated]
+                    checks += [FigureCheck(f.label(), f.unit, status_without_source(f)) for f in stated]
             known = [k for k in keys if k in by_key]
             for k in keys:
                 if k not in by_key:

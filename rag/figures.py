@@ -149,15 +149,18 @@ def _sentence_periods(plain: str, figures: list[Figure]) -> list[Figure]:
     return [Figure(f.value, f.unit, period, f.text) if f is timed[0] else f for f in figures]
 
 
-def unsupported(stated: list[Figure], evidence: list[Figure]) -> list[Figure]:
+def unsupported(stated: list[Figure], evidence: list[Figure], exact_period: bool = False) -> list[Figure]:
     """The stated figures that no evidence figure agrees with (value, unit family and period).
 
     When the evidence states the figure's period somewhere (« 2288 heures sur l'année »), its
     mentions without a period (« le passage de 2496 à 2288 heures ») do not back another period:
-    « 2288 heures par semaine » is unsupported by a text that has both."""
+    « 2288 heures par semaine » is unsupported by a text that has both. With ``exact_period`` (a
+    citation attached by the figures alone), a figure with a period needs evidence with that period."""
     missing = []
     for f in stated:
         matches = [e for e in evidence if f.agrees_with(e)]
+        if exact_period and f.period:
+            matches = [e for e in matches if e.period == f.period]
         if f.period and matches and not any(e.period == f.period for e in matches):
             timed = [e for e in evidence if e.value == f.value and e.period and (not f.unit or not e.unit or e.unit == f.unit)]
             if timed:

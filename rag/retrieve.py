@@ -296,6 +296,16 @@ class Retriever:
                     names.append(word)
         return names
 
+    def unindexed_agreements(self, query: str) -> list[str]:
+        """Agreements the question names by their subject that no indexed text's title matches
+        (:mod:`rag.instruments`): « la convention collective nationale des télécommunications »."""
+        from rag.instruments import unindexed_instruments
+
+        catalog = self.index.catalog.entries
+        titles = [" ".join([d.title, d.source.replace("_", " "), str(catalog.get(d.source, {}).get("short", ""))])
+                  for d in self.index.documents() if d.status == "committed"]
+        return unindexed_instruments(query, titles)
+
     def closeness(self, query: str) -> float:
         """The question's best dense similarity to any live passage."""
         _, similarity = self._dense(query, Filters(), 5)

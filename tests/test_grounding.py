@@ -262,3 +262,21 @@ def test_a_period_the_text_states_elsewhere_is_not_backed_by_a_bare_mention():
     assert not unsupported(figures_in("La durée annuelle est de 2288 heures par an."), evidence)
     assert not unsupported(figures_in("La durée est de 44 heures par semaine."), evidence)
     assert not unsupported(figures_in("Elle est passée à 2288 heures."), evidence)  # no period stated: the bare mention backs it
+
+
+def test_no_citation_is_added_by_figures_against_the_period_the_text_states(engine, tmp_path):
+    """The browser test's answer, without a key: the fiche states 2288 hours per year and, in another
+    sentence, « 2288 heures » bare; the figures must not attach it to « 2288 heures par semaine »."""
+    import shutil
+
+    from rag.settings import PROJECT_ROOT
+
+    fiche = tmp_path / "duree_du_travail.md"
+    shutil.copy(PROJECT_ROOT / "corpus" / "fiches" / "duree_du_travail.md", fiche)
+    engine.index.index_paths([fiche], isolated=False)
+    chat_engine, _ = chat(engine, "La durée normale du travail par semaine est de 2288 heures.")
+    answer = chat_engine.ask("Quelle est la durée normale du travail par semaine ?")
+    assert not answer.citations and "à vérifier" in answer.text
+    assert not any("Citation ajoutée" in w for w in answer.warnings)
+    assert any(c.figure.startswith("2288") and c.status == CheckStatus.UNIT_MISMATCH for c in answer.checks)
+    assert answer.excerpts() and any("44" in q.text for q in answer.quotes)

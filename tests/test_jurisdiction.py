@@ -89,3 +89,56 @@ def test_uncovered_country_and_unknown_body_get_not_found(two_jurisdictions):
 def test_filters_still_restrict_a_comparison(two_jurisdictions):
     hits = two_jurisdictions.retriever.search("congé payé au Maroc et en France", k=4, filters=Filters(kinds=["law"]))
     assert hits and {h.source for h in hits} == {"loi_maroc_test.md"}
+
+
+# ---- agreements named by their subject ---------------------------------------------------------
+
+def catalog_titles() -> list[str]:
+    """The titles, labels and file names of the project's catalog (corpus/catalog.yaml)."""
+    from rag.index import Catalog
+    from rag.settings import PROJECT_ROOT
+
+    entries = Catalog.load(PROJECT_ROOT / "corpus" / "catalog.yaml").entries
+    return [" ".join([e.get("title", ""), source.replace("_", " "), e.get("short", "")]) for source, e in entries.items()]
+
+
+@pytest.mark.parametrize("question", [
+    "Quel taux de majoration la convention collective nationale des télécommunications accorde-t-elle pour le dimanche ?",
+    "Combien de jours de télétravail d'après l'accord national interprofessionnel de 2020 ?",
+    "What overtime rate does the banking collective agreement set?",
+    "What does the collective agreement for the hotel industry say about night work?",
+    "ما هي مدة الراحة في الاتفاقية الجماعية لقطاع الأبناك؟",
+])
+def test_an_agreement_no_indexed_title_matches_is_named_as_missing(question):
+    from rag.instruments import unindexed_instruments
+
+    assert unindexed_instruments(question, catalog_titles()), question
+
+
+@pytest.mark.parametrize("question", [
+    "Que prévoit la convention collective des centres d'appels sur les pauses ?",
+    "Selon la convention collective des prestataires de services, quelle est la durée de la période d'essai ?",
+    "La convention collective nationale applicable prévoit-elle une prime ?",  # only generic words
+    "Une convention collective peut-elle fixer un salaire inférieur au SMIG ?",
+    "What does the French call-centre collective agreement say about breaks?",
+    "Can a collective agreement set wages below the minimum wage?",
+    "هل يمكن للاتفاقية الجماعية أن تحدد أجرا أقل من الحد الأدنى؟",
+])
+def test_indexed_or_generic_agreements_are_not_refused(question):
+    from rag.instruments import unindexed_instruments
+
+    assert unindexed_instruments(question, catalog_titles()) == [], question
+
+
+def test_a_question_on_an_agreement_not_indexed_gets_not_found(two_jurisdictions):
+    gate = ChatEngine(two_jurisdictions.retriever, None, two_jurisdictions.settings)
+    retriever = two_jurisdictions.retriever
+    question = "Combien de jours de congé payé par mois selon la convention collective nationale des télécommunications ?"
+    hits = retriever.search(question, k=4)
+    assert hits and retriever.unindexed_agreements(question)
+    assert gate.relevant(hits, question) == []
+    two_jurisdictions.settings.refuse_unindexed_agreements = False
+    two_jurisdictions.settings.min_similarity = 0.05
+    assert gate.relevant(hits, question)  # the same hits, the check off: answered from the call-centre text
+    question = "Combien de jours de congé payé par mois selon la convention collective des centres d'appels ?"
+    assert retriever.unindexed_agreements(question) == []  # its title is indexed

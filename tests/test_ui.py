@@ -163,6 +163,20 @@ def test_select_an_earlier_answer_shows_its_citations(ui):
     assert question["cited"] == [] and question["chips"]["choices"] == []
 
 
+def test_doubtful_answer_still_offers_the_quoted_excerpt_as_a_chip(ui, engine):
+    """Every sentence « à vérifier » keeps no citation, but the quote that stands alone stays one click away."""
+    engine._chat = RecordingFake(["La durée normale du travail par semaine est de 2288 heures."])
+    final = ask(ui, QUESTION)[-1]
+    reply = final["chatbot"][-1]["content"]
+    assert "à vérifier" in reply and "Citation ajoutée" not in reply
+    chips = final["chips"]["choices"]
+    assert chips and "art. 184" in chips[0][0]
+    shown = ui.chat.show_citation(chips[0][1], final["cited"])
+    assert "44 heures par semaine" in shown["excerpt_text"]
+    again = ui.chat.select_message(final["conversation"], SimpleNamespace(index=1, value=""))
+    assert again["chips"]["choices"] == chips
+
+
 @pytest.mark.parametrize("message,why", [("", "vide"), ("   \n ", "vide"), ("x" * 200_000, "trop long"), (None, "vide")])
 def test_empty_and_huge_messages_refused_before_the_model(ui, engine, settings, message, why):
     outs = ask(ui, message)

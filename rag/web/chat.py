@@ -74,6 +74,12 @@ def article_markdown(result, lang: str = "fr") -> str:
     return "\n\n".join(blocks)
 
 
+def offered(message: dict) -> list[dict]:
+    """The chips of an answer: its citations, or the sources of the quotes that stand alone when every
+    sentence was « à vérifier » (the excerpt stays one click away)."""
+    return list(message.get("citations") or message.get("excerpts") or [])
+
+
 def article_message(result, lang: str = "fr") -> dict:
     """The assistant message that shows an article (the model is not asked): its chip cites it whole."""
     message = {"role": "assistant", "content": article_markdown(result, lang), "citations": [], "warnings": []}
@@ -210,6 +216,7 @@ class ChatTab(TabHandlers):
                 raise RuntimeError("no final answer")
             reply["content"] = answer.text
             reply["citations"] = [c.to_json() for c in answer.citations]
+            reply["excerpts"] = [c.to_json() for c in answer.excerpts()]
             reply["quotes"] = [q.to_json() for q in answer.quotes]
             reply["checks"] = [c.to_json() for c in answer.checks]
             if answer.calculation:
@@ -221,7 +228,7 @@ class ChatTab(TabHandlers):
         except Exception as exc:
             log.exception("chat failed")
             reply["content"] = tr("model_failed", lang).format(reason=describe_error(exc))
-            reply["citations"], reply["warnings"] = [], []
+            reply["citations"], reply["excerpts"], reply["warnings"] = [], [], []
             notice = ""
         finally:
             # also when the browser leaves mid-answer (generator closed): keep what was said
@@ -234,7 +241,7 @@ class ChatTab(TabHandlers):
                 log.error("conversation not saved: %s", exc)
         if not saved:
             notice = tr("conv_not_saved", lang)
-        yield self._chat_state(ws, conversation, notice=notice, citations=reply["citations"])
+        yield self._chat_state(ws, conversation, notice=notice, citations=offered(reply))
 
     def show_citation(self, choice, cited, lang: str = "fr") -> dict:
         """The excerpt behind a citation chip."""
@@ -250,7 +257,7 @@ class ChatTab(TabHandlers):
         index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
         citations = []
         if isinstance(index, int) and 0 <= index < len(messages) and messages[index].get("role") == "assistant":
-            citations = messages[index].get("citations") or []
+            citations = offered(messages[index])
         return {"chips": chip_update(citations), "cited": citations, **excerpt_outputs(None)}
 
     def new_conversation(self, request: gr.Request | None = None, lang: str = "fr") -> dict:
@@ -263,7 +270,7 @@ class ChatTab(TabHandlers):
         if conversation is None:
             return self._chat_state(ws, ws.new_conversation())
         last = next((m for m in reversed(conversation["messages"]) if m.get("role") == "assistant"), {})
-        return self._chat_state(ws, conversation, citations=last.get("citations") or [])
+        return self._chat_state(ws, conversation, citations=offered(last))
 
     def delete_conversation(self, conversation, request: gr.Request | None = None, lang: str = "fr") -> dict:
         ws = self.workspace(request)
