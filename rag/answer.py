@@ -364,11 +364,9 @@ class ChatEngine:
             return citation_label(by_key[k][0], self._short(by_key[k][0]))
 
         def states_all(k: str, figures: list[Figure]) -> bool:
-            """One sentence of source ``k`` states every figure with its unit, and the whole text does
-            not give the figure another period (« 2288 heures sur l'année » elsewhere)."""
+            """One sentence of source ``k`` states every figure with its unit and, for a rate, its period
+            (a bare « 2288 heures » does not back « 2288 heures par semaine »)."""
             hit = by_key[k][0]
-            if unsupported(figures, figures_in(hit.text, hit.lang or lang)):
-                return False
             return any(not unsupported(figures, figures_in(sent, hit.lang or lang), exact_period=True) for sent in split_sentences(hit.text))
 
         def status_without_source(f: Figure) -> CheckStatus:

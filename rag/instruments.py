@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from rag.lexical import tokenize
 
 _QUALIFIER = r"(?P<q>[^\W\d_][\w'’-]*(?:\s+(?!(?:{stops})\b)[\w'’-]+){{0,3}})"
-_STOPS_FR = "en|pour|sur|dans|selon|à|au|aux|qui|que|qu|est|sont|prévoit|prévoient|accorde|accordent|fixe|fixent|impose|applicable|et|ou|pour|concernant|relative?|du|de|des|la|le|les|l"
+_STOPS_FR = "en|pour|sur|dans|selon|à|au|aux|qui|que|qu|est|sont|prévoit|prévoient|accorde|accordent|fixe|fixent|impose|applicable|et|ou|concernant|relative?|du|de|des|la|le|les|l"
 _STOPS_EN = "in|for|on|under|about|which|that|is|are|does|do|grant|grants|set|sets|and|or|the|of|say|says|provide|provides"
 # French: the subject follows the kind of text (« convention collective [nationale] des banques »)
 _FRENCH = re.compile(
@@ -49,7 +49,6 @@ GENERIC = set(tokenize(
 
 def named_instruments(question: str) -> list[tuple[str, set[str]]]:
     """Each agreement the question names by its subject, with the distinctive word stems of its name."""
-    found: list[tuple[str, set[str]]] = []
     named: list[tuple[str, str]] = []
     for rx in (_FRENCH, _FRENCH_KIND, _ENGLISH_AFTER, _ENGLISH_KIND, _ARABIC):
         named += [(m.group(0).strip(), m.groupdict().get("q") or m.group(0)) for m in rx.finditer(question)]
