@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--qa", type=Path, default=PROJECT_ROOT / "benchmarks" / "questions" / "tune.jsonl")
     parser.add_argument("--limit", type=int, help="only the first N questions")
+    parser.add_argument("--kind", action="append", help="only the questions of this kind (lookup, numeric, multi, …; repeatable)")
     parser.add_argument("--corpus", type=Path, default=ae.DEFAULT_CORPUS)
     parser.add_argument("--store", type=Path, default=PROJECT_ROOT / ".cache" / ae.EVAL_STORE_NAME)
     parser.add_argument("--model", default="qwen1.5b", choices=["qwen1.5b", "qwen0.5b"])
@@ -70,9 +71,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
     questions = ae.load_qa(args.qa)
+    if args.kind:
+        questions = [q for q in questions if q.kind in args.kind]
     if args.limit:
         questions = questions[: args.limit]
-    out = args.json or PROJECT_ROOT / "benchmarks" / "out" / f"bench_answers-{args.qa.stem}{'-' + str(args.limit) if args.limit else ''}.json"
+    out = args.json or PROJECT_ROOT / "benchmarks" / "out" / f"bench_answers-{args.qa.stem}{''.join('-' + k for k in args.kind or [])}{'-' + str(args.limit) if args.limit else ''}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     checkpoint = out.with_name(out.name + ".partial.jsonl")
     if checkpoint.exists() and not args.resume:

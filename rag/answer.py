@@ -127,6 +127,17 @@ class Answer:
 
 
 @dataclass
+class AnswerPart:
+    """One part of a question answered on its own: what is shown above it, what is searched, in which
+    texts, and the line that tells the model which part, or which side of a comparison, to answer."""
+
+    heading: str
+    query: str
+    filters: Filters
+    focus: str = ""
+
+
+@dataclass
 class Delta:
     """A piece of streamed model text (before the citation check)."""
 
@@ -482,7 +493,10 @@ class ChatEngine:
 
     # ---- the whole turn --------------------------------------------------------------------
     def stream(self, question: str, history: list[tuple[str, str]] | None = None, filters: Filters | None = None) -> Iterator[Delta | Answer]:
-        """Yield :class:`Delta` pieces while the model writes, then the checked :class:`Answer`."""
+        """Yield :class:`Delta` pieces while the model writes, then the checked :class:`Answer`.
+
+        A question in several parts, or a comparison across jurisdictions, is answered part by part
+        (:meth:`answer_parts`): each part searched, answered and checked on its own sources."""
         question = question.strip()
         lang = detect_lang(question)
         standalone = self.standalone_question(question, history or [])
@@ -491,19 +505,82 @@ class ChatEngine:
             yield calculated
             return
         filters = chat_filters(filters)
-        hits = self.relevant(self.retriever.search(standalone, k=self.settings.answer_sources, filters=filters), standalone)
-        hits = self.official_for_fiches(hits)
+        deadline = time.monotonic() + self.settings.llm_answer_budget_s
+        parts = self.answer_parts(standalone, lang, filters)
+        if not parts:
+            hits = self.relevant(self.retriever.search(standalone, k=self.settings.answer_sources, filters=filters), standalone)
+            yield from self._generate(question, standalone, lang, self.official_for_fiches(hits), deadline)
+            return
+        answers: list[Answer] = []
+        first_key = 1
+        for n, part in enumerate(parts):
+            hits = self.relevant(self.retriever.search(part.query, k=self.settings.part_sources, filters=part.filters), part.query)
+            heading = ("\n\n" if n else "") + f"**{part.heading}**\n"
+            answer = None
+            asked = f"{standalone}\n{part.focus}"
+            for event in self._generate(question, part.query, lang, self.official_for_fiches(hits), deadline, asked=asked):
+                if isinstance(event, Answer):
+                    answer = event
+                else:
+                    yield Delta(heading + event.text) if heading else event
+                    heading = ""
+            if answer.not_found:  # the other parts still answer; this one says so briefly
+                answer.text = prompts.PART_NOT_FOUND.get(lang, prompts.PART_NOT_FOUND["fr"])
+            if heading:  # nothing streamed for this part (« not found », budget spent): its heading still shows
+                yield Delta(heading + answer.text)
+            answers.append(renumbered(answer, first_key))
+            first_key += len(answer.sources)
+        yield merge_parts(question, standalone, lang, parts, answers)
+
+    def answer_parts(self, question: str, lang: str, filters: Filters) -> list["AnswerPart"]:
+        """The parts a question is answered in, or [] for one answer.
+
+        A question that asks two things (``rag.subquestions``) gets one part per question; a question
+        that names two or more jurisdictions (« au Maroc et en France », « C98 and the Code ») one part
+        per jurisdiction, searched in its texts only. Each part gets its own sources and its own
+        check, so that every side of a comparison is cited: one answer over mixed sources tends to
+        cite only the first."""
+        from rag.jurisdiction import JURISDICTION_KINDS, named_jurisdictions
+        from rag.subquestions import question_parts
+
+        if not self.settings.answer_in_parts or filters.sources or filters.kinds:
+            return []
+        if self.settings.split_questions:
+            pieces = question_parts(question)
+            if pieces:
+                focus = prompts.PART_FOCUS.get(lang, prompts.PART_FOCUS["fr"])
+                return [AnswerPart(_as_question(p), p, filters, focus.format(part=_as_question(p))) for p in pieces]
+        named = [j for j in named_jurisdictions(question) if j in JURISDICTION_KINDS]
+        if len(named) < 2:
+            return []
+        headings = prompts.JURISDICTION_HEADINGS.get(lang, prompts.JURISDICTION_HEADINGS["fr"])
+        focus = prompts.SIDE_FOCUS.get(lang, prompts.SIDE_FOCUS["fr"])
+        return [AnswerPart(headings[j], question, Filters(kinds=JURISDICTION_KINDS[j], langs=filters.langs,
+                                                           exclude_kinds=filters.exclude_kinds), focus.format(side=headings[j]))
+                for j in named]
+
+    def _generate(self, question: str, standalone: str, lang: str, hits: list[Hit], deadline: float,
+                  asked: str | None = None) -> Iterator[Delta | Answer]:
+        """One model answer over ``hits``: streamed pieces, then the checked :class:`Answer`.
+
+        ``standalone`` is what was searched (the quotes are chosen for it), ``asked`` what the model
+        is asked (by default the question, or its stand-alone rewrite after a follow-up)."""
         if not hits:
             yield Answer(question, prompts.NOT_FOUND.get(lang, prompts.NOT_FOUND["fr"]), lang, standalone_question=standalone, not_found=True)
             return
         fitted, warnings = self.fit_sources(hits, standalone)
-        messages = self.build_messages(question if standalone == question else standalone, lang, fitted)
+        asked = asked or (question if standalone == question else standalone)
+        messages = self.build_messages(asked, lang, fitted)
         pieces: list[str] = []
         partial = False
         interruption = ""
         stopped = ""
-        started = time.monotonic()
-        stream = self.chat.stream(messages)
+        budget = int(self.settings.llm_answer_budget_s)
+        if time.monotonic() >= deadline:  # an earlier part used the whole budget
+            stopped = prompts.STOPPED_BUDGET.get(lang, prompts.STOPPED_BUDGET["fr"]).format(seconds=budget)
+            stream = iter(())
+        else:
+            stream = self.chat.stream(messages)
         try:
             for piece in stream:
                 pieces.append(piece)
@@ -512,8 +589,8 @@ class ChatEngine:
                     stopped = prompts.STOPPED_REPEATING.get(lang, prompts.STOPPED_REPEATING["fr"])
                     pieces = [cut_repetition("".join(pieces))]
                     break
-                if time.monotonic() - started > self.settings.llm_answer_budget_s:
-                    stopped = prompts.STOPPED_BUDGET.get(lang, prompts.STOPPED_BUDGET["fr"]).format(seconds=int(self.settings.llm_answer_budget_s))
+                if time.monotonic() > deadline:
+                    stopped = prompts.STOPPED_BUDGET.get(lang, prompts.STOPPED_BUDGET["fr"]).format(seconds=budget)
                     break
         except Exception as exc:
             partial = True
@@ -630,6 +707,45 @@ FICHE_REFERENCE = re.compile(r"C\.\s*trav\.?,?\s*art\.\s*(\d+(?:-\d+)?)")
 OFFICIAL_CODE_SOURCES = ("ma_code_travail_fr_2011.pdf", "ma_mudawwana_shughl_ar_2021.pdf")
 # the union's own clause templates are proposals, never a legal source for an answer
 NOT_LEGAL_SOURCES = ["clause"]
+
+
+def renumbered(answer: Answer, first_key: int) -> Answer:
+    """The answer of one part with its source keys following the previous parts' (S1, S2 → S4, S5).
+    The model always reads S1, S2…: the instruction names those keys."""
+    from dataclasses import replace
+
+    def shift(c: Citation) -> Citation:
+        return replace(c, key=f"S{int(c.key[1:]) + first_key - 1}") if c.key[1:].isdigit() else c
+
+    return replace(answer, citations=[shift(c) for c in answer.citations], sources=[shift(c) for c in answer.sources])
+
+
+def merge_parts(question: str, standalone: str, lang: str, parts: list[AnswerPart], answers: list[Answer]) -> Answer:
+    """One answer from the answers of its parts: each under its heading; citations, sources, quotes
+    and checks side by side (keys renumbered so that they do not collide, :func:`renumbered`)."""
+    if all(a.not_found for a in answers):
+        return Answer(question, prompts.NOT_FOUND.get(lang, prompts.NOT_FOUND["fr"]), lang, standalone_question=standalone, not_found=True)
+    quotes: list[Quote] = []
+    for answer in answers:
+        quotes += [q for q in answer.quotes if (q.source, q.article) not in {(x.source, x.article) for x in quotes}]
+    return Answer(
+        question, "\n\n".join(f"**{p.heading}**\n{a.text}" for p, a in zip(parts, answers)), lang,
+        citations=[c for a in answers for c in a.citations],
+        warnings=list(dict.fromkeys(w for a in answers for w in a.warnings)),
+        sources=[s for a in answers for s in a.sources],
+        standalone_question=standalone,
+        partial=any(a.partial for a in answers),
+        quotes=quotes,
+        checks=[c for a in answers for c in a.checks],
+    )
+
+
+def _as_question(part: str) -> str:
+    """A part cut out of a longer question, written as a question of its own."""
+    part = part.strip()
+    if part and part[-1] not in "?؟.!":
+        part += "؟" if re.search(r"[\u0600-\u06FF]", part) else " ?" if re.search(r"[a-zà-ÿ]", part[-1:]) and detect_lang(part) == "fr" else "?"
+    return part[:1].upper() + part[1:]
 
 
 def tidy_model_references(raw: str) -> str:

@@ -83,6 +83,8 @@ def digits_for_words(text: str, lang: str) -> str:
         return text
     from text_to_num import alpha2digit
 
+    if lang == "fr":  # « d'un jour et demi », « qu'une heure »: the converter only reads the word alone
+        text = re.sub(r"\b([dD]|[qQ]u)(['’])(une?)\b", r"\1\2 \3", text)
     try:
         return alpha2digit(text, lang, threshold=0)
     except Exception:  # a text the converter cannot parse keeps its words
@@ -129,7 +131,7 @@ def figures_in(text: str, lang: str = "fr") -> list[Figure]:
             cursor = cursor[half.end():]
             end = len(plain) - len(cursor)
         if unit:
-            found = _starts_with(re.sub(r"^(?:de travail|of work|de salaire|du salaire|effectif|effectives?)\s+", "", cursor), _PERIOD)
+            found = _starts_with(re.sub(r"^(?:(?:de travail|of work|de salaire|du salaire|effectif|effectives?)\s+)+", "", cursor), _PERIOD)
             if found:
                 period = found[1]
         out.append(Figure(value, unit, period, plain[match.start():end].strip()))

@@ -89,3 +89,26 @@ CALC_IN_FRENCH = {
     "en": "The calculation is written in French, the language of the Code's official text used here.",
     "ar": "الحساب مكتوب بالفرنسية، لغة النص الرسمي المعتمد هنا.",
 }
+
+# a question answered part by part (rag.answer.ChatEngine.answer_parts)
+PART_FOCUS = {
+    "fr": "Réponds seulement à cette partie de la question : {part}",
+    "en": "Answer only this part of the question: {part}",
+    "ar": "أجب فقط عن هذا الجزء من السؤال: {part}",
+}
+SIDE_FOCUS = {
+    "fr": "Réponds seulement pour : {side}.",
+    "en": "Answer only for: {side}.",
+    "ar": "أجب فقط بخصوص: {side}.",
+}
+PART_NOT_FOUND = {
+    "fr": "Les textes indexés ne traitent pas de ce point.",
+    "en": "The indexed texts do not cover this point.",
+    "ar": "النصوص المفهرسة لا تتناول هذه النقطة.",
+}
+# the side of a comparison each part answers for (codes of rag.jurisdiction)
+JURISDICTION_HEADINGS = {
+    "fr": {"MA": "Droit marocain", "FR": "France (texte comparable, non applicable au Maroc)", "ILO": "Conventions de l'OIT"},
+    "en": {"MA": "Moroccan law", "FR": "France (a comparable text, not applicable in Morocco)", "ILO": "ILO conventions"},
+    "ar": {"MA": "القانون المغربي", "FR": "فرنسا (نص للمقارنة، غير مطبق في المغرب)", "ILO": "اتفاقيات منظمة العمل الدولية"},
+}

@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     named_text_boost: float = Field(3.0, ge=1, description="Score factor for hits from the very text a question names (« convention 135 de l'OIT »).")
     split_questions: bool = Field(True, description="A question that asks two things (« …, et quel est… », « … and what… », « … وما … ») is also searched part by part and the lists are interleaved.")
     boilerplate_weight: float = Field(0.5, ge=0, le=1, description="Score factor for passages that repeat another text's wording (a treaty's final clauses, an agreement's standard articles; rag.boilerplate).")
+    answer_in_parts: bool = Field(True, description="A question in several parts, or comparing jurisdictions, is answered part by part, each part on its own sources (and cited).")
+    part_sources: int = Field(3, ge=1, le=12, description="Sources given to the chat model for each part of a question answered in parts.")
     refuse_unindexed_agreements: bool = Field(True, description="A question that names an agreement by its subject (« la convention collective des télécommunications ») that no indexed text's title matches is answered « not found ».")
     search_named_text: bool = Field(True, description="A question that names one text (« convention 135 ») also searches that text on its own, its candidates fused with the others.")
 

@@ -230,3 +230,32 @@ def test_app_warm_up_failure_is_logged_not_raised(settings, monkeypatch, caplog)
         assert "RAG_OPENAI_BASE_URL" in caplog.text
     finally:
         engine.close()
+
+
+def test_a_question_in_two_parts_is_answered_part_by_part(indexed):
+    """Each part is searched and answered on its own sources, under its own heading; the model sees
+    the whole question and is told which part to answer; a streamed part starts with its heading."""
+    chat, model = chat_for(indexed, "La durée normale est de 44 heures par semaine [S1].",
+                           "La majoration est de 50 % entre 21 heures et 6 heures [S1].")
+    indexed.settings.part_sources = 2
+    question = "Quelle est la durée normale du travail par semaine, et quelle majoration pour les heures supplémentaires de nuit ?"
+    events = list(chat.stream(question))
+    answer = events[-1]
+    assert len(model.prompts) == 2
+    second = model.prompts[1][1]["content"]
+    assert question in second and "Quelle majoration pour les heures supplémentaires de nuit ?" in second.split(question)[1]
+    assert [c.article for c in answer.citations] == ["184", "201"]
+    assert "(Loi test, art. 184)" in answer.text and "(Loi test, art. 201)" in answer.text
+    streamed = "".join(e.text for e in events if isinstance(e, Delta))
+    assert streamed.startswith("**Quelle est la durée normale du travail par semaine ?**")
+    assert "**Quelle majoration pour les heures supplémentaires de nuit ?**" in answer.text
+    assert not answer.warnings, answer.warnings
+
+
+def test_a_part_nothing_answers_says_so_and_the_other_part_stands(indexed):
+    chat, model = chat_for(indexed, "La durée normale est de 44 heures par semaine [S1].")
+    indexed.settings.min_similarity = 0.3  # the hash embedder: only the part sharing words with article 184 passes
+    answer = chat.ask("Quelle est la durée normale du travail par semaine, et quel est le prix d'un billet de train pour Casablanca ?")
+    assert len(model.prompts) == 1, "the part no text answers never reaches the model"
+    assert not answer.not_found and [c.article for c in answer.citations] == ["184"]
+    assert "ne traitent pas de ce point" in answer.text

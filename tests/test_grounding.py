@@ -280,3 +280,23 @@ def test_no_citation_is_added_by_figures_against_the_period_the_text_states(engi
     assert not any("Citation ajoutée" in w for w in answer.warnings)
     assert any(c.figure.startswith("2288") and c.status == CheckStatus.UNIT_MISMATCH for c in answer.checks)
     assert answer.excerpts() and any("44" in q.text for q in answer.quotes)
+
+
+def test_leave_rate_of_article_231_is_read_with_its_unit_and_period():
+    """Art. 231 of the official code: « un jour et demi de travail effectif par mois de service ». The
+    figure keeps its period across « de travail effectif », and an elided « d'un jour et demi » (the
+    test law's wording) is a figure too: otherwise a right answer « un jour et demi par mois » is
+    flagged, or cited against a bare mention."""
+    import pypdf
+
+    from rag.figures import figures_in, unsupported
+    from tests.conftest import CODE_FR, need_shared
+
+    need_shared(CODE_FR)
+    page = next(p.extract_text() for p in pypdf.PdfReader(CODE_FR).pages[80:100] if "jour et demi de travail effectif par mois" in " ".join((p.extract_text() or "").split()))
+    sentence = next(s for s in re.split(r"(?<=[;.])\s", " ".join(page.split())) if "jour et demi de travail effectif par mois" in s)
+    assert [(f.value, f.unit, f.period) for f in figures_in(sentence) if f.unit] == [("1.5", "days", "month")]
+    assert not unsupported(figures_in("Le salarié acquiert un jour et demi par mois."), figures_in(sentence), exact_period=True)
+    assert [(f.value, f.unit, f.period) for f in figures_in("un congé d'un jour et demi de travail effectif par mois de service") if f.unit] == [("1.5", "days", "month")]
+    assert [f.value for f in figures_in("qu'une heure par jour")] == ["1"]
+    assert figures_in("l'un des délégués") == []

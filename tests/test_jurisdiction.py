@@ -142,3 +142,35 @@ def test_a_question_on_an_agreement_not_indexed_gets_not_found(two_jurisdictions
     assert gate.relevant(hits, question)  # the same hits, the check off: answered from the call-centre text
     question = "Combien de jours de congé payé par mois selon la convention collective des centres d'appels ?"
     assert retriever.unindexed_agreements(question) == []  # its title is indexed
+
+
+def test_a_comparison_is_answered_side_by_side_each_side_cited(two_jurisdictions):
+    """One model call per jurisdiction, each over that jurisdiction's texts only: both sides end up
+    cited, under their headings, and the keys of the second side follow those of the first."""
+    from tests.conftest import RecordingFake
+
+    model = RecordingFake(["Le salarié acquiert un jour et demi par mois [S1].", "Le congé est de 2,5 jours ouvrables par mois [S1]."])
+    two_jurisdictions.settings.part_sources = 3
+    chat = ChatEngine(two_jurisdictions.retriever, model, two_jurisdictions.settings)
+    answer = chat.ask("Combien de jours de congé payé par mois au Maroc et en France ?")
+    assert len(model.prompts) == 2
+    first, second = (p[1]["content"] for p in model.prompts)
+    assert "Loi marocaine test" in first and "IDCC 2098" not in first and "Droit marocain" in first
+    assert "IDCC 2098" in second and "Loi marocaine" not in second and "[S1] IDCC 2098" in second  # keys start at S1 for each call
+    assert [(c.source, c.article) for c in answer.citations] == [
+        ("loi_maroc_test.md", "231"), ("fr_idcc2098_avenant_2002-06-20_centres_appels.md", "17")]
+    assert answer.text.index("**Droit marocain**") < answer.text.index("un jour et demi") < answer.text.index("**France") < answer.text.index("2,5 jours")
+    assert {(q.source, q.article) for q in answer.quotes} == {(c.source, c.article) for c in answer.citations}
+    moroccan = sum(1 for s in answer.sources if s.source == "loi_maroc_test.md")
+    assert [c.key for c in answer.citations] == ["S1", f"S{moroccan + 1}"]  # no key shared by two sources
+    assert len({s.key for s in answer.sources}) == len(answer.sources)
+
+
+def test_a_comparison_in_one_answer_when_answering_in_parts_is_off(two_jurisdictions):
+    from tests.conftest import RecordingFake
+
+    model = RecordingFake(["Un jour et demi par mois [S1]."])
+    two_jurisdictions.settings.answer_in_parts = False
+    answer = ChatEngine(two_jurisdictions.retriever, model, two_jurisdictions.settings).ask(
+        "Combien de jours de congé payé par mois au Maroc et en France ?")
+    assert len(model.prompts) == 1 and "**" not in answer.text
