@@ -63,10 +63,27 @@ def named_instruments(question: str) -> list[tuple[str, set[str]]]:
             named.append((" ".join(subject) + " " + match.group(0), " ".join(subject)))
     found: list[tuple[str, set[str]]] = []
     for phrase, qualifier in named:
-        words = {w for w in tokenize(qualifier) if w not in GENERIC and not w.isdigit()}
+        words = {w for w in tokenize(_noun_phrase(qualifier)) if w not in GENERIC and not w.isdigit()}
         if words:
             found.append((phrase, words))
     return found
+
+
+# a name ends where a verb starts: an inverted subject (« doit-elle », « peut-on », « a-t-il ») or a
+# modal or auxiliary (« … de travail doit être déposée »)
+_INVERSION = re.compile(r"\w-(?:t-)?(?:il|elle|ils|elles|on|je|nous|vous)$", re.I)
+_VERBS = set("doit doivent peut peuvent pourra pourront être est sont était sera seront a ont avait fait font "
+             "can must may should will would shall does do did is are was were has have had".split())
+
+
+def _noun_phrase(qualifier: str) -> str:
+    """The qualifier up to its first verb."""
+    kept = []
+    for word in qualifier.split():
+        if _INVERSION.search(word) or word.lower() in _VERBS:
+            break
+        kept.append(word)
+    return " ".join(kept)
 
 
 def unindexed_instruments(question: str, titles: Iterable[str]) -> list[str]:

@@ -123,6 +123,10 @@ def test_an_agreement_no_indexed_title_matches_is_named_as_missing(question):
     "What does the French call-centre collective agreement say about breaks?",
     "Can a collective agreement set wages below the minimum wage?",
     "هل يمكن للاتفاقية الجماعية أن تحدد أجرا أقل من الحد الأدنى؟",
+    # the name ends at the verb: « de travail » is generic, « doit-elle être déposée » is no subject
+    "Auprès de qui une convention collective de travail doit-elle être déposée ?",
+    "Une convention collective de travail peut être conclue pour quelle durée ?",
+    "Which collective agreement can be extended by decree?",
 ])
 def test_indexed_or_generic_agreements_are_not_refused(question):
     from rag.instruments import unindexed_instruments
