@@ -385,7 +385,7 @@ class ChatEngine:
             return CheckStatus.UNIT_MISMATCH if f.value in values else CheckStatus.NOT_IN_SOURCES
 
         out_sentences = []
-        for sentence in split_sentences(raw):
+        for sentence in without_repeats(split_sentences(raw)):
             keys = [k for m in KEY_RX.finditer(sentence) for k in keys_of(m.group(1))]
             stated_all = figures_in(KEY_RX.sub(" ", sentence), lang)
             stated = [f for f in stated_all if f.value not in asked]
@@ -773,6 +773,28 @@ def looping(pieces: list[str], window: int = 400) -> bool:
 
 
 _SENTENCE_END = re.compile(r"(?<=[.;!?،؛])\s+|\n+")
+
+
+def without_repeats(sentences: list[str]) -> list[str]:
+    """The model's sentences without one it already wrote word for word (figures and keys included),
+    and with source keys that open a sentence (« … par semaine. [S1] La majoration… ») given to the
+    sentence before it when that one has none."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for sentence in sentences:
+        lead = re.match(r"\s*(?:\[[^\]]*\]\s*)+", sentence) if out else None
+        if lead and KEY_RX.search(lead.group(0)):  # keys that end the previous sentence
+            if not KEY_RX.search(out[-1]):
+                out[-1] = f"{out[-1].rstrip()} {lead.group(0).strip()}"
+            sentence = sentence[lead.end():]
+            if not re.search(r"\w", sentence):
+                continue
+        key = " ".join(KEY_RX.sub(" ", sentence).casefold().split()).rstrip(" .!?؟")
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(sentence)
+    return out
 
 
 def _sentence_key(sentence: str) -> str:

@@ -12,7 +12,8 @@ the same maximum tokens). Then each answer is scored in code:
   "10%" = "10 pour cent", Arabic-Indic digits, punctuation). A key ending/starting with a digit
   must not continue another number ("10 %" is not found in "110 %").
 - ``right_citation``: every gold entry is cited: a citation whose source is one of the entry's
-  ``sources`` and whose article equals the entry's by :func:`rag.structure.normalise_article_label`.
+  ``sources`` and whose article equals the entry's by :func:`rag.structure.normalise_article_label`,
+  or is a numbered part of it (« 3.1 » of « 3 »), as in the retrieval evaluation.
 - ``right`` = both (in scope); for an ``out_of_scope`` question ``right`` = ``refused``.
 - ``misgrounded`` (answers with a citation): a sentence that carries a citation states a figure
   *with its unit* (a number, digits or words, followed by a unit word: %, heures, jours, semaines,
@@ -466,7 +467,11 @@ def declined(text: str) -> bool:
 
 
 def citation_matches(gold: dict, source: str, article: str | None) -> bool:
-    return bool(article) and source in gold["sources"] and normalise_article_label(str(article)) == normalise_article_label(gold["article"])
+    """The citation is of a gold source and article; a numbered part of the article (« 3.1 » of
+    « 3 ») counts as that article, as in the retrieval evaluation (``rag.evaluate.Gold``)."""
+    from rag.evaluate import Gold
+
+    return bool(article) and Gold(tuple(gold["sources"]), str(gold["article"])).matches(source, {str(article)})
 
 
 def right_citation(qa: QA, citations) -> bool | None:

@@ -259,3 +259,14 @@ def test_a_part_nothing_answers_says_so_and_the_other_part_stands(indexed):
     assert len(model.prompts) == 1, "the part no text answers never reaches the model"
     assert not answer.not_found and [c.article for c in answer.citations] == ["184"]
     assert "ne traitent pas de ce point" in answer.text
+
+
+def test_a_sentence_written_twice_is_kept_once_and_a_lone_key_joins_its_sentence(indexed):
+    """The 1.5B model sometimes repeats a sentence word for word, or ends with a key on its own
+    (« … par semaine. [S1] »): the answer shows it once, with one reference; sentences that differ
+    by a figure are both kept."""
+    chat, _ = chat_for(indexed, "La durée normale est de 44 heures par semaine. [S1] La majoration est de 25 % [S2]. "
+                                "La majoration est de 25 % [S2]. La majoration est de 50 % la nuit [S2].")
+    answer = chat.ask("article 184 article 201")
+    assert answer.text.count("44 heures par semaine") == 1 and answer.text.count("(Loi test, art. 184)") == 1
+    assert answer.text.count("25 %") == 1 and "50 %" in answer.text, answer.text

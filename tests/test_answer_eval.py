@@ -88,6 +88,10 @@ def test_citation_must_name_a_gold_source_and_article():
     assert ae.right_citation(qa(gold=gold), [cite("1", "x", source="other.md")]) is False
     assert ae.right_citation(qa(gold=gold), []) is False
     assert ae.right_citation(qa(kind="out_of_scope"), []) is None
+    # a numbered part of the article is that article (as in the retrieval evaluation); a longer number is not
+    part = [{"sources": ["accord.md"], "article": "3"}]
+    assert ae.right_citation(qa(gold=part), [cite("3.1", "x", source="accord.md")]) is True
+    assert ae.right_citation(qa(gold=part), [cite("31", "x", source="accord.md")]) is False
 
 
 def test_multi_gold_needs_every_article():
