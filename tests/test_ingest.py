@@ -143,6 +143,9 @@ def test_language_detection():
     # short French questions that trigram models alone call English
     assert detect_lang("Quel barème pour les primes de transport ?") == "fr"
     assert detect_lang("Quel est le barème applicable aux salaires ?") == "fr"
+    # a short Arabic text by its letters, a few Latin ones (« SMIG », « CNSS ») inside it or not
+    assert detect_lang("ما هو مبلغ SMIG الحالي ؟") == "ar"
+    assert detect_lang("Le SMIG au Maroc (الحد الأدنى للأجور) est-il revalorisé chaque année ?") == "fr"
     page = "Le salarié a droit à un repos hebdomadaire d'au moins vingt-quatre heures consécutives. " * 6
     assert len(page) > 300 and detect_lang(page) == "fr"  # a long text goes through the fast models
 
