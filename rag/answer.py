@@ -385,7 +385,11 @@ class ChatEngine:
             return CheckStatus.UNIT_MISMATCH if f.value in values else CheckStatus.NOT_IN_SOURCES
 
         out_sentences = []
-        for sentence in without_repeats(split_sentences(raw)):
+        sentences = without_repeats(split_sentences(raw))
+        kept = [x for x in sentences if not echoes_question(x, question)] if question else sentences
+        if sentences and not kept:
+            warnings.append(prompts.ONLY_ECHOED.get(lang, prompts.ONLY_ECHOED["fr"]))
+        for sentence in kept:
             keys = [k for m in KEY_RX.finditer(sentence) for k in keys_of(m.group(1))]
             stated_all = figures_in(KEY_RX.sub(" ", sentence), lang)
             stated = [f for f in stated_all if f.value not in asked]
@@ -518,7 +522,8 @@ class ChatEngine:
             heading = ("\n\n" if n else "") + f"**{part.heading}**\n"
             answer = None
             asked = f"{standalone}\n{part.focus}"
-            for event in self._generate(question, part.query, lang, self.official_for_fiches(hits), deadline, asked=asked):
+            for event in self._generate(question, part.query, lang, self.official_for_fiches(hits), deadline, asked=asked,
+                                        max_tokens=max(PART_MIN_TOKENS, self.settings.llm_max_tokens // len(parts))):
                 if isinstance(event, Answer):
                     answer = event
                 else:
@@ -560,7 +565,7 @@ class ChatEngine:
                 for j in named]
 
     def _generate(self, question: str, standalone: str, lang: str, hits: list[Hit], deadline: float,
-                  asked: str | None = None) -> Iterator[Delta | Answer]:
+                  asked: str | None = None, max_tokens: int | None = None) -> Iterator[Delta | Answer]:
         """One model answer over ``hits``: streamed pieces, then the checked :class:`Answer`.
 
         ``standalone`` is what was searched (the quotes are chosen for it), ``asked`` what the model
@@ -580,7 +585,7 @@ class ChatEngine:
             stopped = prompts.STOPPED_BUDGET.get(lang, prompts.STOPPED_BUDGET["fr"]).format(seconds=budget)
             stream = iter(())
         else:
-            stream = self.chat.stream(messages)
+            stream = self.chat.stream(messages, max_tokens=max_tokens) if max_tokens else self.chat.stream(messages)
         try:
             for piece in stream:
                 pieces.append(piece)
@@ -701,6 +706,8 @@ class ChatEngine:
         return final
 
 
+# the parts of a question share one answer's token budget, but each may write a few sentences
+PART_MIN_TOKENS = 120
 # sentence ends, but not after the abbreviations of references (« C. trav. art. 350 », « p. 12 »)
 QUOTE_SPLIT = re.compile(r"(?<!\bC\.)(?<!\bart\.)(?<!\bp\.)(?<!trav\.)(?<!\bn°\.)(?<!\bal\.)(?<=[.;:!?؟])\s+(?!\d)|\n+")
 FICHE_REFERENCE = re.compile(r"C\.\s*trav\.?,?\s*art\.\s*(\d+(?:-\d+)?)")
@@ -773,6 +780,19 @@ def looping(pieces: list[str], window: int = 400) -> bool:
 
 
 _SENTENCE_END = re.compile(r"(?<=[.;!?،؛])\s+|\n+")
+
+
+def echoes_question(sentence: str, question: str) -> bool:
+    """A sentence that only asks the question again (« À quelle condition… ? [S1] »): a question
+    mark at its end and nearly all its words taken from the question. It answers nothing, and a
+    citation after it would look like support."""
+    from rag.lexical import tokenize
+
+    body = KEY_RX.sub(" ", sentence).strip()
+    if not re.search(r"[?؟]\W*$", body):
+        return False
+    words, asked = tokenize(body), set(tokenize(question))
+    return bool(words) and sum(w in asked for w in words) >= 0.8 * len(words)
 
 
 def without_repeats(sentences: list[str]) -> list[str]:

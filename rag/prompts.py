@@ -58,6 +58,12 @@ INTERRUPTED = {
     "ar": "انقطعت الإجابة: {reason}",
 }
 
+ONLY_ECHOED = {
+    "fr": "Le modèle n'a fait que reposer la question : lisez le texte cité ci-dessous.",
+    "en": "The model only restated the question: read the quoted text below.",
+    "ar": "اكتفى النموذج بإعادة السؤال: اقرأ النص المقتبس أدناه.",
+}
+
 NO_CITATION_WARNING = "La réponse du modèle ne cite aucune source : vérifiez-la dans les extraits proposés."
 
 STOPPED_REPEATING = {

@@ -270,3 +270,17 @@ def test_a_sentence_written_twice_is_kept_once_and_a_lone_key_joins_its_sentence
     answer = chat.ask("article 184 article 201")
     assert answer.text.count("44 heures par semaine") == 1 and answer.text.count("(Loi test, art. 184)") == 1
     assert answer.text.count("25 %") == 1 and "50 %" in answer.text, answer.text
+
+
+def test_a_sentence_that_only_asks_the_question_again_is_dropped(indexed):
+    """The 1.5B model sometimes writes the question back with a key after it: that sentence answers
+    nothing and its citation would look like support; the answer keeps its other sentences, and an
+    answer made only of it says so (the quote of the source stays below it)."""
+    question = "Quelle est la durée normale du travail par semaine ? art. 184"
+    chat, _ = chat_for(indexed, "Quelle est la durée normale du travail par semaine ? [S1] Elle est de 44 heures par semaine [S1].",
+                       "Quelle est la durée normale du travail par semaine ? [S1]")
+    answer = chat.ask(question)
+    assert answer.text.startswith("Elle est de 44 heures") and "?" not in answer.text
+    echoed = chat.ask(question)
+    assert echoed.text == "" and not echoed.citations
+    assert any("reposer la question" in w for w in echoed.warnings) and echoed.quotes
