@@ -355,8 +355,8 @@ class ChatEngine:
         user = prompts.QUESTION_TEMPLATE.format(sources="\n".join(blocks), instruction=instruction, question=question)
         return [{"role": "system", "content": prompts.SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
-    def check_citations(self, raw: str, fitted: list[tuple[str, Hit, str]], question: str = "", lang: str = "fr"
-                        ) -> tuple[str, list[Citation], list[str], list[FigureCheck]]:
+    def check_citations(self, raw: str, fitted: list[tuple[str, Hit, str]], question: str = "", lang: str = "fr",
+                        asked: str = "") -> tuple[str, list[Citation], list[str], list[FigureCheck]]:
         """Strip unknown keys, check every stated figure with its unit against the cited text, turn
         keys into readable references. A citation is attached or moved only to a given source one
         of whose sentences states all the sentence's figures with their units; otherwise the
@@ -386,7 +386,8 @@ class ChatEngine:
 
         out_sentences = []
         sentences = without_repeats(split_sentences(raw))
-        kept = [x for x in sentences if not echoes_question(x, question)] if question else sentences
+        echoed = f"{question} {asked}".strip()  # what the model was asked: the question, and a part's focus line
+        kept = [x for x in sentences if not echoes_question(x, echoed)] if echoed else sentences
         if sentences and not kept:
             warnings.append(prompts.ONLY_ECHOED.get(lang, prompts.ONLY_ECHOED["fr"]))
         for sentence in kept:
@@ -608,7 +609,7 @@ class ChatEngine:
             if close:
                 close()  # a stopped answer ends the model's stream too
         raw = sanitise_model_text("".join(pieces))
-        text, citations, check_warnings, checks = self.check_citations(raw, fitted, standalone, lang)
+        text, citations, check_warnings, checks = self.check_citations(raw, fitted, standalone, lang, asked)
         warnings.extend(check_warnings)
         if stopped:
             warnings.append(stopped)
