@@ -216,7 +216,8 @@ class ChatTab(TabHandlers):
                 raise RuntimeError("no final answer")
             reply["content"] = answer.text
             reply["citations"] = [c.to_json() for c in answer.citations]
-            reply["excerpts"] = [c.to_json() for c in answer.excerpts()]
+            # the quoted sources of an answer whose every sentence was « à vérifier » (none cited)
+            reply["excerpts"] = [] if answer.citations else [c.to_json() for c in answer.excerpts()]
             reply["quotes"] = [q.to_json() for q in answer.quotes]
             reply["checks"] = [c.to_json() for c in answer.checks]
             if answer.calculation:
