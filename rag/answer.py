@@ -374,14 +374,24 @@ class ChatEngine:
         def label(k: str) -> str:
             return citation_label(by_key[k][0], self._short(by_key[k][0]))
 
+        @functools.cache
+        def sentence_figures(k: str) -> list[list[Figure]]:
+            """The figures of each sentence of source ``k`` (read once per answer)."""
+            hit = by_key[k][0]
+            return [figures_in(sent, hit.lang or lang) for sent in split_sentences(hit.text)]
+
+        @functools.cache
+        def source_figures(k: str) -> list[Figure]:
+            hit = by_key[k][0]
+            return figures_in(hit.text, hit.lang or lang)
+
         def states_all(k: str, figures: list[Figure]) -> bool:
             """One sentence of source ``k`` states every figure with its unit and, for a rate, its period
             (a bare « 2288 heures » does not back « 2288 heures par semaine »)."""
-            hit = by_key[k][0]
-            return any(not unsupported(figures, figures_in(sent, hit.lang or lang), exact_period=True) for sent in split_sentences(hit.text))
+            return any(not unsupported(figures, evidence, exact_period=True) for evidence in sentence_figures(k))
 
         def status_without_source(f: Figure) -> CheckStatus:
-            values = {e.value for _, hit, _ in fitted for e in figures_in(hit.text, hit.lang or lang)}
+            values = {e.value for k in by_key for e in source_figures(k)}
             return CheckStatus.UNIT_MISMATCH if f.value in values else CheckStatus.NOT_IN_SOURCES
 
         out_sentences = []
@@ -411,7 +421,7 @@ class ChatEngine:
                 if k not in by_key:
                     warnings.append(f"Citation [{k}] retirée : cette source n'a pas été fournie au modèle.")
             if known and stated:
-                evidence = [f for k in known for f in figures_in(by_key[k][0].text, by_key[k][0].lang or lang)]
+                evidence = [f for k in known for f in source_figures(k)]
                 missing = unsupported(stated, evidence)
                 # small models often cite the neighbouring source: the citation moves only to a
                 # given source one of whose sentences states every figure with its unit
@@ -421,7 +431,7 @@ class ChatEngine:
                                     f"(seul ce texte contient {', '.join(f.label() for f in missing)}).")
                     sentence = KEY_RX.sub(lambda m: f"[{better}]", sentence)
                     known, missing = [better], []
-                    evidence = figures_in(by_key[better][0].text, by_key[better][0].lang or lang)
+                    evidence = source_figures(better)
                 for f in stated:
                     hit = by_key[known[0]][0]
                     if f not in missing:
