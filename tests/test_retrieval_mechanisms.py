@@ -51,6 +51,18 @@ def test_a_question_asking_one_thing_is_not_cut(question):
     assert split_question(question) == []
 
 
+def test_the_parts_a_question_is_answered_in():
+    """For answering part by part: a part that only names articles is not a question of its own."""
+    from rag.subquestions import question_parts
+
+    assert question_parts("Quelle est la durée normale du travail par semaine ? art. 184") == []
+    assert question_parts("Quelle est la durée du congé annuel ? Combien de jours de plus donne l'ancienneté ? art. 232") == [
+        "Quelle est la durée du congé annuel ?", "Combien de jours de plus donne l'ancienneté ? art. 232"]
+    assert question_parts("ما المدة الدنيا للراحة الأسبوعية في مدونة الشغل، وما نسبة الزيادة عن الساعات الإضافية ليلا؟") == [
+        "ما المدة الدنيا للراحة الأسبوعية في مدونة الشغل", "ما نسبة الزيادة عن الساعات الإضافية ليلا؟"]
+    assert question_parts("Quel est le taux de la prime d'ancienneté après 7 ans ?") == []
+
+
 def test_arabic_names_of_a_convention_point_at_its_text():
     assert parse_scope("هل يجوز للدولة، حسب اتفاقية الحرية النقابية رقم 87، أن تحل النقابة؟").source_fragments == {"c087"}
     assert parse_scope("حسب الاتفاقية ١٥٤ بشأن المفاوضة الجماعية").source_fragments == {"c154"}
