@@ -356,11 +356,12 @@ class ChatEngine:
         return [{"role": "system", "content": prompts.SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
     def check_citations(self, raw: str, fitted: list[tuple[str, Hit, str]], question: str = "", lang: str = "fr",
-                        asked: str = "") -> tuple[str, list[Citation], list[str], list[FigureCheck]]:
+                        prompt_question: str = "") -> tuple[str, list[Citation], list[str], list[FigureCheck]]:
         """Strip unknown keys, check every stated figure with its unit against the cited text, turn
         keys into readable references. A citation is attached or moved only to a given source one
         of whose sentences states all the sentence's figures with their units; otherwise the
-        sentence is marked « à vérifier » and nothing is cited by guesswork."""
+        sentence is marked « à vérifier » and nothing is cited by guesswork. A sentence that only
+        asks back ``question`` or ``prompt_question`` (what the model was asked) is dropped."""
         by_key = {key: (hit, text) for key, hit, text in fitted}
         raw = tidy_model_references(raw)
         warnings: list[str] = []
@@ -396,7 +397,7 @@ class ChatEngine:
 
         out_sentences = []
         sentences = without_repeats(split_sentences(raw))
-        echoed = f"{question} {asked}".strip()  # what the model was asked: the question, and a part's focus line
+        echoed = f"{question} {prompt_question}".strip()  # the question, and for a part the whole question and its focus line
         kept = [x for x in sentences if not echoes_question(x, echoed)] if echoed else sentences
         if sentences and not kept:
             warnings.append(prompts.ONLY_ECHOED.get(lang, prompts.ONLY_ECHOED["fr"]))
@@ -619,7 +620,7 @@ class ChatEngine:
             if close:
                 close()  # a stopped answer ends the model's stream too
         raw = sanitise_model_text("".join(pieces))
-        text, citations, check_warnings, checks = self.check_citations(raw, fitted, standalone, lang, asked)
+        text, citations, check_warnings, checks = self.check_citations(raw, fitted, standalone, lang, prompt_question=asked)
         warnings.extend(check_warnings)
         if stopped:
             warnings.append(stopped)

@@ -284,3 +284,15 @@ def test_a_sentence_that_only_asks_the_question_again_is_dropped(indexed):
     echoed = chat.ask(question)
     assert echoed.text == "" and not echoed.citations
     assert any("reposer la question" in w for w in echoed.warnings) and echoed.quotes
+
+
+def test_a_part_that_asks_the_whole_question_back_is_dropped(indexed):
+    """In a question answered part by part, the model sees the whole question: a sentence of one
+    part that repeats the whole question (not only that part's words) is dropped as well."""
+    question = "Quelle est la durée normale du travail par semaine, et quelle majoration pour les heures supplémentaires de nuit ?"
+    chat, _ = chat_for(indexed, "Elle est de 44 heures par semaine [S1].",
+                       f"{question} [S1] La majoration est de 50 % entre 21 heures et 6 heures [S1].")
+    indexed.settings.part_sources = 2
+    answer = chat.ask(question)
+    second = answer.text.split("**Quelle majoration pour les heures supplémentaires de nuit ?**")[1]
+    assert "?" not in second and second.strip().startswith("La majoration est de 50 %"), answer.text
