@@ -566,7 +566,8 @@ class ChatEngine:
             pieces = question_parts(question)
             if pieces:
                 focus = prompts.PART_FOCUS.get(lang, prompts.PART_FOCUS["fr"])
-                return [AnswerPart(_as_question(p), p, filters, focus.format(part=_as_question(p))) for p in pieces]
+                asked = [_as_question(p, lang) for p in pieces]
+                return [AnswerPart(q, p, filters, focus.format(part=q)) for p, q in zip(pieces, asked)]
         named = [j for j in named_jurisdictions(question) if j in JURISDICTION_KINDS]
         if len(named) < 2:
             return []
@@ -745,8 +746,11 @@ def merge_parts(question: str, standalone: str, lang: str, parts: list[AnswerPar
     if all(a.not_found for a in answers):
         return Answer(question, prompts.NOT_FOUND.get(lang, prompts.NOT_FOUND["fr"]), lang, standalone_question=standalone, not_found=True)
     quotes: list[Quote] = []
-    for answer in answers:
-        quotes += [q for q in answer.quotes if (q.source, q.article) not in {(x.source, x.article) for x in quotes}]
+    quoted: set[tuple[str, str | None]] = set()
+    for quote in (q for a in answers for q in a.quotes):
+        if (quote.source, quote.article) not in quoted:
+            quoted.add((quote.source, quote.article))
+            quotes.append(quote)
     return Answer(
         question, "\n\n".join(f"**{p.heading}**\n{a.text}" for p, a in zip(parts, answers)), lang,
         citations=[c for a in answers for c in a.citations],
@@ -759,11 +763,11 @@ def merge_parts(question: str, standalone: str, lang: str, parts: list[AnswerPar
     )
 
 
-def _as_question(part: str) -> str:
-    """A part cut out of a longer question, written as a question of its own."""
+def _as_question(part: str, lang: str) -> str:
+    """A part cut out of a longer question (in ``lang``), written as a question of its own."""
     part = part.strip()
     if part and part[-1] not in "?؟.!":
-        part += "؟" if re.search(r"[\u0600-\u06FF]", part) else " ?" if re.search(r"[a-zà-ÿ]", part[-1:]) and detect_lang(part) == "fr" else "?"
+        part += {"ar": "؟", "fr": " ?"}.get(lang, "?")
     return part[:1].upper() + part[1:]
 
 

@@ -133,16 +133,26 @@ def parse_scope(query: str) -> Scope:
     return scope
 
 
+_ARTICLE_REFS = (_REF_LATIN, _REF_CODE, _REF_ARABIC)
+
+
 def parse_article_refs(query: str) -> list[ArticleRef]:
     """Articles named in a question, with the kind of text they point to when the question says."""
     hint = next((kind for kind, rx in _KIND_HINTS if rx.search(query)), None)
     keys: list[str] = []
-    for rx in (_REF_LATIN, _REF_CODE, _REF_ARABIC):
+    for rx in _ARTICLE_REFS:
         for match in rx.finditer(query):
             key = normalise_article_label(match.group(1).translate(ARABIC_DIGITS))
             if key not in keys:
                 keys.append(key)
     return [ArticleRef(key, hint) for key in keys]
+
+
+def without_article_refs(text: str) -> str:
+    """The text with the article references that :func:`parse_article_refs` reads taken out."""
+    for rx in _ARTICLE_REFS:
+        text = rx.sub(" ", text)
+    return text
 
 
 STRUCTURED_KINDS = {"law", "decree", "agreement", "intl_convention"}

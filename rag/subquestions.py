@@ -40,14 +40,11 @@ def split_question(question: str) -> list[str]:
 def question_parts(question: str) -> list[str]:
     """The parts of a question that each ask something of their own, or [] (for answering part by
     part): a part that only names articles (« … ? art. 184 ») belongs to the part before it."""
-    from rag.retrieve import _REF_ARABIC, _REF_CODE, _REF_LATIN
+    from rag.retrieve import without_article_refs
 
     parts: list[str] = []
     for part in split_question(question):
-        bare = part
-        for rx in (_REF_LATIN, _REF_CODE, _REF_ARABIC):
-            bare = rx.sub(" ", bare)
-        if parts and len(tokenize(bare)) < MIN_PART_TERMS:
+        if parts and len(tokenize(without_article_refs(part))) < MIN_PART_TERMS:
             parts[-1] = f"{parts[-1]} {part}"
         else:
             parts.append(part)
