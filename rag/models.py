@@ -151,10 +151,12 @@ class LangChainChatModel:
 
 
 def _chat_openai(settings: Settings, base_url: str, model: str, api_key: Any, retries: int, extra_body: dict | None = None):
-    import httpx
     from langchain_openai import ChatOpenAI
 
-    timeout = httpx.Timeout(settings.llm_timeout_s, connect=settings.llm_connect_timeout_s)
+    # (connect, read, write, pool) as a plain tuple: the openai client's HTTP library (httpx, or
+    # httpx2 since openai 3) refuses the other library's Timeout object (httpx2 2.17)
+    total = settings.llm_timeout_s
+    timeout = (settings.llm_connect_timeout_s, total, total, total)
     return ChatOpenAI(
         model=model, base_url=base_url, timeout=timeout, max_retries=retries, temperature=settings.llm_temperature,
         max_completion_tokens=settings.llm_max_tokens, streaming=True, api_key=api_key, extra_body=extra_body,
