@@ -57,6 +57,7 @@ class CheckStatus(StrEnum):
     SUPPORTED = "supported"  # the cited text states it, same unit
     UNIT_MISMATCH = "unit_mismatch"  # the number is there, with another unit or period
     NOT_IN_SOURCES = "not_in_sources"  # no given source states it
+    OTHER_SUBJECT = "other_subject"  # a given source states it with its unit, but of something else than the sentence
     FROM_QUESTION = "from_question"  # the question itself gave it (« après 7 ans »)
     COMPUTED = "computed"  # computed in code by a legal calculator (rag.calc)
 
@@ -209,6 +210,32 @@ def sanitise_model_text(text: str) -> str:
     text = re.sub(r"(?im)^ {0,3}\[[^\]]+\]:[ \t]*<?(?:[a-z][a-z0-9+.-]*:|//|www\.)\S*", "", text)  # reference definitions
     text = text.replace("![", "[")  # reference-style images ![a][r], ![r] cannot be images any more
     return re.sub(r"(?i)(?:java|vb)script:", "", text)
+
+
+def notion_terms(text: str, figures: list[Figure], glossary=None) -> set[str]:
+    """The stemmed content words of ``text`` once its figures (« 44 heures », « 3 ساعات ») and
+    source keys are taken out: what a sentence speaks of. With a glossary, the official French terms
+    of the notions it names are added, so that an Arabic or English sentence meets a French text."""
+    from rag.lexical import tokenize
+
+    plain = KEY_RX.sub(" ", text)
+    for figure in sorted(figures, key=lambda f: -len(f.text)):
+        if figure.text:
+            plain = plain.replace(figure.text, " ")
+    terms = set(tokenize(plain))
+    if glossary is not None:
+        try:
+            terms |= set(tokenize(" ".join(glossary.french_terms(plain))))
+        except Exception:  # a vocabulary aid only
+            pass
+    return {t for t in terms if not t.isdigit()}
+
+
+def shares_notion(claim: set[str], evidence: set[str]) -> bool:
+    """Whether a source sentence speaks of what a claim speaks of: two content words in common, or
+    one when the claim has no more than two (« Le préavis est de 8 jours »)."""
+    shared = len(claim & evidence)
+    return shared >= 2 or (shared >= 1 and len(claim) <= 2)
 
 
 class ChatEngine:
@@ -368,6 +395,7 @@ class ChatEngine:
         checks: list[FigureCheck] = []
         used: list[str] = []
         asked = {f.value for f in figures_in(question, lang)} if question else set()
+        glossary = getattr(self.retriever, "glossary", None)
 
         def keys_of(group: str) -> list[str]:
             return [k if k.upper().startswith("S") else f"S{k}" for k in re.split(r"\s*[,;]\s*", group.strip().upper())]
@@ -376,22 +404,32 @@ class ChatEngine:
             return citation_label(by_key[k][0], self._short(by_key[k][0]))
 
         @functools.cache
+        def source_sentences(k: str) -> list[str]:
+            return split_sentences(by_key[k][0].text)
+
+        @functools.cache
         def sentence_figures(k: str) -> list[list[Figure]]:
             """The figures of each sentence of source ``k`` (read once per answer)."""
             hit = by_key[k][0]
-            return [figures_in(sent, hit.lang or lang) for sent in split_sentences(hit.text)]
+            return [figures_in(sent, hit.lang or lang) for sent in source_sentences(k)]
 
         @functools.cache
         def source_figures(k: str) -> list[Figure]:
             hit = by_key[k][0]
             return figures_in(hit.text, hit.lang or lang)
 
-        def states_all(k: str, figures: list[Figure]) -> bool:
+        def states_all(k: str, figures: list[Figure], claim: str) -> bool:
             """One sentence of source ``k`` states every figure with its unit and, for a rate, its period
-            (a bare « 2288 heures » does not back « 2288 heures par semaine »)."""
-            return any(not unsupported(figures, evidence, exact_period=True) for evidence in sentence_figures(k))
+            (a bare « 2288 heures » does not back « 2288 heures par semaine »), and speaks of what the
+            model's sentence ``claim`` speaks of (:func:`shares_notion`): « 3 heures » of a rest break
+            does not back « 3 heures » of a part-time minimum."""
+            terms = notion_terms(claim, figures, glossary)
+            return any(not unsupported(figures, evidence, exact_period=True) and shares_notion(terms, notion_terms(text, evidence))
+                       for text, evidence in zip(source_sentences(k), sentence_figures(k)))
 
         def status_without_source(f: Figure) -> CheckStatus:
+            if any(not unsupported([f], evidence, exact_period=True) for k in by_key for evidence in sentence_figures(k)):
+                return CheckStatus.OTHER_SUBJECT
             values = {e.value for k in by_key for e in source_figures(k)}
             return CheckStatus.UNIT_MISMATCH if f.value in values else CheckStatus.NOT_IN_SOURCES
 
@@ -408,15 +446,22 @@ class ChatEngine:
             checks += [FigureCheck(f.label(), f.unit, CheckStatus.FROM_QUESTION) for f in stated_all if f.value in asked]
             doubtful = False
             if not keys and stated:
-                source_key = next((k for k in by_key if states_all(k, stated)), None)
+                source_key = next((k for k in by_key if states_all(k, stated, sentence)), None)
                 if source_key:
                     sentence = re.sub(r"(\s*)([.!?؟]?)\s*$", lambda m: f" [{source_key}]{m.group(2)}", sentence.rstrip(), count=1)
                     keys = [source_key]
                     warnings.append(f"Citation ajoutée d'après les chiffres : {label(source_key)}.")
                 else:
                     doubtful = True
-                    warnings.append(f"Chiffre(s) {', '.join(f.label() for f in stated)} non trouvé(s) dans les sources : à vérifier.")
-                    checks += [FigureCheck(f.label(), f.unit, status_without_source(f)) for f in stated]
+                    statuses = [status_without_source(f) for f in stated]
+                    elsewhere = [f.label() for f, status in zip(stated, statuses) if status == CheckStatus.OTHER_SUBJECT]
+                    absent = [f.label() for f, status in zip(stated, statuses) if status != CheckStatus.OTHER_SUBJECT]
+                    if absent:
+                        warnings.append(f"Chiffre(s) {', '.join(absent)} non trouvé(s) dans les sources : à vérifier.")
+                    if elsewhere:
+                        warnings.append(f"Chiffre(s) {', '.join(elsewhere)} présent(s) dans les sources, mais à propos "
+                                        "d'autre chose : à vérifier, non cité.")
+                    checks += [FigureCheck(f.label(), f.unit, status) for f, status in zip(stated, statuses)]
             known = [k for k in keys if k in by_key]
             for k in keys:
                 if k not in by_key:
@@ -426,7 +471,7 @@ class ChatEngine:
                 missing = unsupported(stated, evidence)
                 # small models often cite the neighbouring source: the citation moves only to a
                 # given source one of whose sentences states every figure with its unit
-                better = next((k for k in by_key if k not in known and states_all(k, stated)), None) if missing else None
+                better = next((k for k in by_key if k not in known and states_all(k, stated, sentence)), None) if missing else None
                 if better:
                     warnings.append(f"Citation corrigée : {', '.join(label(k) for k in known)} → {label(better)} "
                                     f"(seul ce texte contient {', '.join(f.label() for f in missing)}).")

@@ -300,3 +300,70 @@ def test_leave_rate_of_article_231_is_read_with_its_unit_and_period():
     assert [(f.value, f.unit, f.period) for f in figures_in("un congé d'un jour et demi de travail effectif par mois de service") if f.unit] == [("1.5", "days", "month")]
     assert [f.value for f in figures_in("qu'une heure par jour")] == ["1"]
     assert figures_in("l'un des délégués") == []
+
+
+# two articles that both speak of « 3 heures »-like durations, about different things
+AGREEMENT = """# Accord test
+### Article 5
+La durée minimale du travail à temps partiel est fixée à 24 heures par semaine.
+### Article 6
+Après une séquence de 3 heures de travail au téléphone, le salarié bénéficie d'une pause.
+"""
+
+
+@pytest.fixture
+def agreement(engine, tmp_path):
+    path = tmp_path / "accord_test.md"
+    path.write_text(AGREEMENT, encoding="utf-8")
+    engine.index.index_paths([path], isolated=False)
+    return engine
+
+
+def test_a_figure_is_not_cited_to_a_sentence_about_something_else(agreement):
+    """« 3 heures » is in art. 6, but of a call sequence: it does not back a part-time minimum, so the
+    figure is flagged and nothing is cited (before, art. 6 was attached « d'après les chiffres »)."""
+    chat_engine, _ = chat(agreement, "La durée minimale du travail à temps partiel est de 3 heures.")
+    answer = chat_engine.ask("Durée minimale du travail à temps partiel et pause après une séquence au téléphone ?")
+    assert {c.article for c in answer.sources} == {"5", "6"}
+    assert not answer.citations and "à vérifier" in answer.text
+    assert not any("Citation ajoutée" in w for w in answer.warnings)
+    assert [c.status for c in answer.checks if c.figure.startswith("3")] == [CheckStatus.OTHER_SUBJECT]
+    assert any("à propos d'autre chose" in w for w in answer.warnings)
+
+
+def test_a_citation_is_not_moved_to_a_sentence_about_something_else(agreement):
+    chat_engine, probe = chat(agreement, "PLACEHOLDER")
+    question = "Durée minimale du travail à temps partiel et pause après une séquence au téléphone ?"
+    first = chat_engine.ask(question)
+    wrong = key_of(first, "5")  # the model cites the right article with a figure it does not state
+    chat_engine, _ = chat(agreement, f"La durée minimale du travail à temps partiel est de 3 heures [{wrong}].")
+    answer = chat_engine.ask(question)
+    assert not answer.citations and "à vérifier" in answer.text
+    assert not any("Citation corrigée" in w for w in answer.warnings)
+
+
+def test_a_figure_is_still_cited_to_the_sentence_that_speaks_of_the_claim(agreement):
+    chat_engine, _ = chat(agreement, "Une pause est due après 3 heures de travail au téléphone.")
+    answer = chat_engine.ask("Durée minimale du travail à temps partiel et pause après une séquence au téléphone ?")
+    assert [c.article for c in answer.citations] == ["6"]
+    assert any("Citation ajoutée" in w for w in answer.warnings)
+
+
+def test_an_arabic_claim_meets_the_french_article_through_the_glossary(law):
+    """No Arabic word is in the French text: the glossary's official French term of the notion the
+    sentence names (« durée normale du travail ») is what it shares with art. 184."""
+    chat_engine, _ = chat(law, "مدة الشغل العادية هي 44 ساعة في الأسبوع.")
+    answer = chat_engine.ask("article 184")
+    assert [c.article for c in answer.citations] == ["184"]
+    assert any("Citation ajoutée" in w for w in answer.warnings)
+
+
+def test_notion_terms_leave_out_figures_and_keys():
+    from rag.answer import notion_terms, shares_notion
+    from rag.figures import figures_in
+
+    sentence = "La durée minimale du travail à temps partiel est de 3 heures [S2]."
+    terms = notion_terms(sentence, figures_in(sentence))
+    assert {"partiel", "minimal"} <= terms and not any(t.isdigit() or t.startswith("heur") or t == "s2" for t in terms)
+    assert shares_notion({"pre", "avis"}, {"avis"})  # a short claim needs one word in common
+    assert not shares_notion({"duree", "minimal", "travail", "partiel"}, {"travail", "pause"})
