@@ -212,23 +212,31 @@ def sanitise_model_text(text: str) -> str:
     return re.sub(r"(?i)(?:java|vb)script:", "", text)
 
 
-def notion_terms(text: str, figures: list[Figure], glossary=None) -> set[str]:
-    """The stemmed content words of ``text`` once its figures (« 44 heures », « 3 ساعات ») and
-    source keys are taken out: what a sentence speaks of. With a glossary, the official French terms
+def notion_terms(text: str, glossary=None) -> set[str]:
+    """The stemmed content words of ``text`` without its numbers, unit and period words (« 44 heures
+    par semaine », « 3 ساعات ») and source keys: what a sentence speaks of. With a glossary, the official French terms
     of the notions it names are added, so that an Arabic or English sentence meets a French text."""
     from rag.lexical import tokenize
 
     plain = KEY_RX.sub(" ", text)
-    for figure in sorted(figures, key=lambda f: -len(f.text)):
-        if figure.text:
-            plain = plain.replace(figure.text, " ")
-    terms = set(tokenize(plain))
+    terms = set(tokenize(plain)) - _unit_terms()
     if glossary is not None:
         try:
             terms |= set(tokenize(" ".join(glossary.french_terms(plain))))
         except Exception:  # a vocabulary aid only
             pass
     return {t for t in terms if not t.isdigit()}
+
+
+@functools.cache
+def _unit_terms() -> frozenset[str]:
+    """The stems of every unit and period word (« heures », « ساعات », « par semaine »): they say how
+    much, not of what."""
+    from rag.figures import PERIOD_WORDS, UNIT_WORDS
+    from rag.lexical import tokenize
+
+    words = [w for table in (UNIT_WORDS, PERIOD_WORDS) for ws in table.values() for w in ws]
+    return frozenset(tokenize(" ".join(words)) + tokenize(" ".join(["années", "année", "journée", "journées", "salariés", "salarié", "délégués", "délégué", "représentants"])))
 
 
 def shares_notion(claim: set[str], evidence: set[str]) -> bool:
@@ -423,8 +431,8 @@ class ChatEngine:
             (a bare « 2288 heures » does not back « 2288 heures par semaine »), and speaks of what the
             model's sentence ``claim`` speaks of (:func:`shares_notion`): « 3 heures » of a rest break
             does not back « 3 heures » of a part-time minimum."""
-            terms = notion_terms(claim, figures, glossary)
-            return any(not unsupported(figures, evidence, exact_period=True) and shares_notion(terms, notion_terms(text, evidence))
+            terms = notion_terms(claim, glossary)
+            return any(not unsupported(figures, evidence, exact_period=True) and shares_notion(terms, notion_terms(text))
                        for text, evidence in zip(source_sentences(k), sentence_figures(k)))
 
         def status_without_source(f: Figure) -> CheckStatus:

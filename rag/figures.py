@@ -28,10 +28,10 @@ UNIT_WORDS = {
                 "delegues", "delegue", "representatives", "representants", "اجيرا", "اجير", "اجراء", "مندوبين", "مندوبا"],
 }
 PERIOD_WORDS = {
-    "day": ["par jour", "sur la journee", "per day", "a day", "في اليوم", "يوميا", "journaliere", "quotidienne", "daily"],
-    "week": ["par semaine", "sur la semaine", "per week", "a week", "in a week", "في الاسبوع", "اسبوعيا", "hebdomadaire", "hebdomadaires", "weekly"],
-    "month": ["par mois", "per month", "a month", "في الشهر", "شهريا", "mensuel", "mensuelle", "monthly"],
-    "year": ["par an", "par annee", "sur l'annee", "sur l'an", "per year", "a year", "in a year", "في السنه", "سنويا", "annuel", "annuelle", "annuels", "annuelles", "annually", "yearly"],
+    "day": ["par jour", "sur la journee", "per day", "a day", "في اليوم", "يوميا", "اليومي", "اليوميه", "يومي", "يوميه", "journaliere", "quotidienne", "daily"],
+    "week": ["par semaine", "sur la semaine", "per week", "a week", "in a week", "في الاسبوع", "اسبوعيا", "الاسبوعي", "الاسبوعيه", "اسبوعي", "اسبوعيه", "hebdomadaire", "hebdomadaires", "weekly"],
+    "month": ["par mois", "per month", "a month", "في الشهر", "شهريا", "الشهري", "الشهريه", "شهري", "شهريه", "mensuel", "mensuelle", "monthly"],
+    "year": ["par an", "par annee", "sur l'annee", "sur l'an", "per year", "a year", "in a year", "في السنه", "سنويا", "السنوي", "السنويه", "سنوي", "سنويه", "annuel", "annuelle", "annuels", "annuelles", "annually", "yearly"],
 }
 _UNIT = sorted(((w, fam) for fam, words in UNIT_WORDS.items() for w in words), key=lambda p: -len(p[0]))
 _PERIOD = sorted(((w, p) for p, words in PERIOD_WORDS.items() for w in words), key=lambda p: -len(p[0]))

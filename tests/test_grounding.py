@@ -360,10 +360,29 @@ def test_an_arabic_claim_meets_the_french_article_through_the_glossary(law):
 
 def test_notion_terms_leave_out_figures_and_keys():
     from rag.answer import notion_terms, shares_notion
-    from rag.figures import figures_in
 
-    sentence = "La durée minimale du travail à temps partiel est de 3 heures [S2]."
-    terms = notion_terms(sentence, figures_in(sentence))
-    assert {"partiel", "minimal"} <= terms and not any(t.isdigit() or t.startswith("heur") or t == "s2" for t in terms)
+    sentence = "La durée minimale du travail à temps partiel est de 3 heures par semaine [S2]."
+    terms = notion_terms(sentence)
+    assert {"partiel", "minimal"} <= terms
+    assert not any(t.isdigit() or t.startswith(("heur", "seman")) or t == "s2" for t in terms)
+    assert not notion_terms("خمس سنوات و 3 ساعات في الأسبوع") - {"خمس"}  # Arabic units and periods too
     assert shares_notion({"pre", "avis"}, {"avis"})  # a short claim needs one word in common
     assert not shares_notion({"duree", "minimal", "travail", "partiel"}, {"travail", "pause"})
+
+
+def test_an_arabic_period_adjective_gives_the_figure_its_period():
+    """Decree 2-04-570 art. 2 says « الاعتماد السنوي للساعات الإضافية 80 ساعة »: the annual quota is in
+    the adjective « السنوي », as French says « la durée annuelle ». « 80 hours per year » agrees."""
+    from pypdf import PdfReader
+
+    from rag.figures import figures_in, unsupported
+    from tests.conftest import SHARED_CORPUS, need_shared
+
+    decree = SHARED_CORPUS / "ma_decret_2-04-570_heures_supplementaires_ar.pdf"
+    need_shared(decree)
+    text = " ".join(page.extract_text() for page in PdfReader(decree).pages)
+    sentence = re.search(r"[^.؛]*الاعتماد السنوي[^.؛]*", text).group(0)
+    assert [(f.value, f.unit, f.period) for f in figures_in(sentence, "ar")] == [("80", "hours", "year")]
+    assert not unsupported(figures_in("up to 80 overtime hours per employee per year", "en"), figures_in(sentence, "ar"), exact_period=True)
+    assert [f.period for f in figures_in("مدة الشغل الأسبوعية 44 ساعة", "ar")] == ["week"]
+    assert [f.period for f in figures_in("الأجرة اليومية 100 درهم", "ar")] == [""]  # a wage is an amount, not a duration
