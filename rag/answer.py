@@ -432,8 +432,33 @@ class ChatEngine:
             model's sentence ``claim`` speaks of (:func:`shares_notion`): « 3 heures » of a rest break
             does not back « 3 heures » of a part-time minimum."""
             terms = notion_terms(claim, glossary)
-            return any(not unsupported(figures, evidence, exact_period=True) and shares_notion(terms, notion_terms(text))
-                       for text, evidence in zip(source_sentences(k), sentence_figures(k)))
+            stating = [i for i, evidence in enumerate(sentence_figures(k)) if not unsupported(figures, evidence, exact_period=True)]
+            if any(shares_notion(terms, notion_terms(source_sentences(k)[i])) for i in stating):
+                return True
+            hit = by_key[k][0]
+            if stating and hit.lang and hit.lang != lang:
+                # another language shares no word with the claim: the multilingual embedder says
+                # which sentence of the source the claim speaks of, and it must be one stating the figures
+                return closest_sentence(k, claim) in stating
+            return False
+
+        def closest_sentence(k: str, claim: str) -> int | None:
+            embedder = getattr(self.retriever, "embedder", None)
+            sentences = source_sentences(k)
+            if embedder is None or not sentences:
+                return None
+            try:
+                import numpy as np
+
+                scores = np.array(sentence_vectors(k)) @ np.array(embedder.embed_query(KEY_RX.sub(" ", claim)))
+            except Exception as exc:  # a grounding aid only: without it, no citation by guesswork
+                log.warning("claim matching without the embedder: %s", exc)
+                return None
+            return int(np.argmax(scores))
+
+        @functools.cache
+        def sentence_vectors(k: str) -> list[list[float]]:
+            return self.retriever.embedder.embed_documents(source_sentences(k))
 
         def status_without_source(f: Figure) -> CheckStatus:
             if any(not unsupported([f], evidence, exact_period=True) for k in by_key for evidence in sentence_figures(k)):

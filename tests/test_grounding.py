@@ -386,3 +386,38 @@ def test_an_arabic_period_adjective_gives_the_figure_its_period():
     assert not unsupported(figures_in("up to 80 overtime hours per employee per year", "en"), figures_in(sentence, "ar"), exact_period=True)
     assert [f.period for f in figures_in("مدة الشغل الأسبوعية 44 ساعة", "ar")] == ["week"]
     assert [f.period for f in figures_in("الأجرة اليومية 100 درهم", "ar")] == [""]  # a wage is an amount, not a duration
+
+
+class _TopicEmbeddings:
+    """A multilingual embedder in miniature: a text's vector says which of three topics it speaks of,
+    whatever its language (what e5 does for the chat's claim matching across languages)."""
+
+    TOPICS = (("pause", "break", "استراحة"), ("temps partiel", "part-time", "جزئي"), ("nuit", "night", "ليل"))
+
+    def _vector(self, text: str) -> list[float]:
+        low = text.lower()
+        return [1.0 if any(word in low for word in words) else 0.0 for words in self.TOPICS]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._vector(text)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [self._vector(t) for t in texts]
+
+
+def test_a_claim_in_another_language_is_cited_where_the_embedder_places_it(law):
+    """An English claim shares no word with a French source: the source's sentence that the
+    (multilingual) embedder finds closest to the claim must be one stating the figure."""
+    from rag.retrieve import Hit
+
+    text = ("Le salarié à temps partiel travaille au moins 24 heures par semaine. "
+            "Après 3 heures au téléphone, une pause de 15 minutes est due.")
+    hit = Hit("c1", "accord.md", "Accord test", "6", None, "fr", "agreement", 1.0, text)
+    chat_engine, _ = chat(law, "unused")
+    chat_engine.retriever = type("Stub", (), {"embedder": _TopicEmbeddings(), "glossary": None})()
+    fitted = [("S1", hit, text)]
+    _, cited, _, _ = chat_engine.check_citations("A 15-minute break is due after 3 hours on the phone.", fitted, "", "en")
+    assert [c.article for c in cited] == ["6"]
+    _, cited, warnings, checks = chat_engine.check_citations("Part-time work lasts 15 minutes at least.", fitted, "", "en")
+    assert not cited  # « 15 minutes » is stated, but in the sentence about breaks, not part-time work
+    assert [c.status for c in checks] == [CheckStatus.OTHER_SUBJECT]
