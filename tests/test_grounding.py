@@ -24,12 +24,16 @@ Tout salarié bénéficie d'une prime d'ancienneté dont le montant est fixé à
 """
 
 
-@pytest.fixture
-def law(engine, tmp_path):
-    path = tmp_path / "loi_test.md"
-    path.write_text(LAW, encoding="utf-8")
+def indexed_text(engine, path, text: str):
+    """``engine`` with ``text`` written to ``path`` and indexed (real store, real parser)."""
+    path.write_text(text, encoding="utf-8")
     engine.index.index_paths([path], isolated=False)
     return engine
+
+
+@pytest.fixture
+def law(engine, tmp_path):
+    return indexed_text(engine, tmp_path / "loi_test.md", LAW)
 
 
 def chat(engine, *replies):
@@ -313,10 +317,7 @@ Après une séquence de 3 heures de travail au téléphone, le salarié bénéfi
 
 @pytest.fixture
 def agreement(engine, tmp_path):
-    path = tmp_path / "accord_test.md"
-    path.write_text(AGREEMENT, encoding="utf-8")
-    engine.index.index_paths([path], isolated=False)
-    return engine
+    return indexed_text(engine, tmp_path / "accord_test.md", AGREEMENT)
 
 
 def test_a_figure_is_not_cited_to_a_sentence_about_something_else(agreement):
