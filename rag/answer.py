@@ -228,6 +228,14 @@ def notion_terms(text: str, glossary=None) -> set[str]:
     return {t for t in terms if not t.isdigit()}
 
 
+def names_other_law(question: str) -> bool:
+    """Whether a question names a country other than Morocco, the French agreement or the ILO: what
+    the legal calculators compute (Moroccan statute) does not answer it."""
+    from rag.jurisdiction import countries_named, named_jurisdictions
+
+    return bool(countries_named(question) - {"MA"} or set(named_jurisdictions(question)) - {"MA"})
+
+
 @functools.cache
 def _unit_terms() -> frozenset[str]:
     """The stems of every unit and period word (« heures », « ساعات », « par semaine »): they say how
@@ -753,6 +761,8 @@ class ChatEngine:
         computed in code, its arithmetic and its article; the model does no arithmetic."""
         from rag.calc import CalcError, parse_question
 
+        if names_other_law(standalone) or names_other_law(question):
+            return None  # the calculators compute Moroccan law: « minimum wage in Spain » is not 17,92 MAD/h × 191
         try:
             calc = parse_question(standalone) or (parse_question(question) if standalone != question else None)
         except CalcError as exc:

@@ -178,3 +178,31 @@ def test_a_comparison_in_one_answer_when_answering_in_parts_is_off(two_jurisdict
     answer = ChatEngine(two_jurisdictions.retriever, model, two_jurisdictions.settings).ask(
         "Combien de jours de congé payé par mois au Maroc et en France ?")
     assert len(model.prompts) == 1 and "**" not in answer.text
+
+
+@pytest.mark.parametrize("question", [
+    "What is the statutory minimum wage in Spain in 2026?",
+    "What is the statutory minimum wage for call-centre agents in Tunisia in 2026?",
+    "Quel est le salaire minimum mensuel en Espagne ?",
+    "Quelle prime d'ancienneté après 7 ans prévoit l'IDCC 2098 ?",
+])
+def test_a_question_on_another_law_is_not_answered_by_the_moroccan_calculators(two_jurisdictions, fake_chat, question):
+    """The calculators compute Moroccan statute: before, « minimum wage in Spain » got the SMIG."""
+    from rag.calc import parse_question
+
+    assert parse_question(question) is not None  # the calculator would have taken it
+    model = fake_chat("Les sources fournies ne traitent pas de cette question.")
+    answer = ChatEngine(two_jurisdictions.retriever, model, two_jurisdictions.settings).ask(question)
+    assert answer.calculation is None
+    if countries_named(question) - {"MA", "FR"}:
+        assert answer.not_found and not model.prompts  # a country no indexed text covers: « not found »
+
+
+@pytest.mark.parametrize("question", [
+    "Quel est le salaire minimum mensuel au Maroc en 2026 ?",
+    "Quel est le taux de la prime d'ancienneté après 7 ans ?",
+])
+def test_moroccan_questions_still_get_the_calculators(two_jurisdictions, fake_chat, question):
+    model = fake_chat()
+    answer = ChatEngine(two_jurisdictions.retriever, model, two_jurisdictions.settings).ask(question)
+    assert answer.calculation is not None and not model.prompts
