@@ -221,19 +221,8 @@ def notion_terms(text: str, glossary=None) -> set[str]:
     plain = KEY_RX.sub(" ", text)
     terms = set(tokenize(plain)) - _unit_terms()
     if glossary is not None:
-        try:
-            terms |= set(tokenize(" ".join(glossary.french_terms(plain))))
-        except Exception:  # a vocabulary aid only
-            pass
+        terms |= set(tokenize(" ".join(glossary.french_terms(plain))))
     return {t for t in terms if not t.isdigit()}
-
-
-def names_other_law(question: str) -> bool:
-    """Whether a question names a country other than Morocco, the French agreement or the ILO: what
-    the legal calculators compute (Moroccan statute) does not answer it."""
-    from rag.jurisdiction import countries_named, named_jurisdictions
-
-    return bool(countries_named(question) - {"MA"} or set(named_jurisdictions(question)) - {"MA"})
 
 
 @functools.cache
@@ -244,6 +233,8 @@ def _unit_terms() -> frozenset[str]:
     from rag.lexical import tokenize
 
     words = [w for table in (UNIT_WORDS, PERIOD_WORDS) for ws in table.values() for w in ws]
+    # the tables are written without accents, and Snowball stems « années » and « annees » apart:
+    # the accented spellings of the French units are stemmed too
     return frozenset(tokenize(" ".join(words)) + tokenize(" ".join(["années", "année", "journée", "journées", "salariés", "salarié", "délégués", "délégué", "représentants"])))
 
 
@@ -439,9 +430,8 @@ class ChatEngine:
             (a bare « 2288 heures » does not back « 2288 heures par semaine »), and speaks of what the
             model's sentence ``claim`` speaks of (:func:`shares_notion`): « 3 heures » of a rest break
             does not back « 3 heures » of a part-time minimum."""
-            terms = notion_terms(claim, glossary)
             stating = [i for i, evidence in enumerate(sentence_figures(k)) if not unsupported(figures, evidence, exact_period=True)]
-            if any(shares_notion(terms, notion_terms(source_sentences(k)[i])) for i in stating):
+            if any(shares_notion(claim_terms(claim), sentence_terms(k)[i]) for i in stating):
                 return True
             hit = by_key[k][0]
             if stating and hit.lang and hit.lang != lang:
@@ -450,15 +440,22 @@ class ChatEngine:
                 return closest_sentence(k, claim) in stating
             return False
 
+        @functools.cache
+        def claim_terms(claim: str) -> set[str]:
+            return notion_terms(claim, glossary)
+
+        @functools.cache
+        def sentence_terms(k: str) -> list[set[str]]:
+            return [notion_terms(sent) for sent in source_sentences(k)]
+
         def closest_sentence(k: str, claim: str) -> int | None:
             embedder = getattr(self.retriever, "embedder", None)
-            sentences = source_sentences(k)
-            if embedder is None or not sentences:
+            if embedder is None:
                 return None
             try:
                 import numpy as np
 
-                scores = np.array(sentence_vectors(k)) @ np.array(embedder.embed_query(KEY_RX.sub(" ", claim)))
+                scores = np.array(sentence_vectors(k)) @ np.array(claim_vector(claim))
             except Exception as exc:  # a grounding aid only: without it, no citation by guesswork
                 log.warning("claim matching without the embedder: %s", exc)
                 return None
@@ -467,6 +464,10 @@ class ChatEngine:
         @functools.cache
         def sentence_vectors(k: str) -> list[list[float]]:
             return self.retriever.embedder.embed_documents(source_sentences(k))
+
+        @functools.cache
+        def claim_vector(claim: str) -> list[float]:
+            return self.retriever.embedder.embed_query(KEY_RX.sub(" ", claim))
 
         def status_without_source(f: Figure) -> CheckStatus:
             if any(not unsupported([f], evidence, exact_period=True) for k in by_key for evidence in sentence_figures(k)):
@@ -760,8 +761,9 @@ class ChatEngine:
         """A question a legal calculator answers (« prime d'ancienneté après 7 ans ») gets the figure
         computed in code, its arithmetic and its article; the model does no arithmetic."""
         from rag.calc import CalcError, parse_question
+        from rag.jurisdiction import names_other_law
 
-        if names_other_law(standalone) or names_other_law(question):
+        if any(names_other_law(q) for q in {standalone, question}):
             return None  # the calculators compute Moroccan law: « minimum wage in Spain » is not 17,92 MAD/h × 191
         try:
             calc = parse_question(standalone) or (parse_question(question) if standalone != question else None)

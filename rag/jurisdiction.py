@@ -77,3 +77,9 @@ def uncovered_countries(question: str, covered: set[str]) -> set[str]:
     """Countries the question names whose law none of the ``covered`` jurisdictions is."""
     countries = {COUNTRY_OF_JURISDICTION.get(j) for j in covered} - {None}
     return countries_named(question) - countries
+
+
+def names_other_law(question: str) -> bool:
+    """Whether a question names a country other than Morocco, the French agreement or the ILO: what
+    is computed from Moroccan statute (the legal calculators) does not answer it."""
+    return bool(countries_named(question) - {"MA"} or set(named_jurisdictions(question)) - {"MA"})
