@@ -119,7 +119,7 @@ def llama_server_spec(model_path: Path, n_ctx: int, threads: int, variant: str =
     def argv(port: int, api_key: str) -> list[str]:
         return [
             sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--host", "127.0.0.1",
-            "--port", str(port), "--api_key", api_key, "--n_ctx", str(n_ctx), "--n_threads", str(threads),
+            "--port", str(port), f"--api_key={api_key}", "--n_ctx", str(n_ctx), "--n_threads", str(threads),
             "--n_threads_batch", str(threads), "--seed", "0", "--verbose", "False", "--model_alias", "local",
         ]
 
@@ -161,7 +161,9 @@ class ModelProcess:
 
     def __init__(self, spec: ServerSpec, log_dir: Path | None = None):
         self.spec = spec
-        self.api_key = secrets.token_urlsafe(24)
+        # hex, never a leading "-": argparse took a urlsafe key such as "-Xb3…" for an option, and one
+        # start in 64 failed with exit code 2 (llama_server_spec also writes it as --api_key=…)
+        self.api_key = secrets.token_hex(24)
         self.log_dir = log_dir
         self._proc: subprocess.Popen | None = None
         self._port = 0

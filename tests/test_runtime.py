@@ -214,6 +214,25 @@ def test_installed_llama_cpp_is_the_portable_build():
     assert build_problems(features, flags) == [], info
 
 
+def test_llama_server_reads_every_api_key_even_one_that_looks_like_an_option(tmp_path):
+    """One model start in 64 failed with exit code 2: argparse read a key such as "-Xb3…" as an
+    option. The argv is parsed here by llama_cpp.server's own parser."""
+    import argparse
+
+    from llama_cpp.server.cli import add_args_from_model
+    from llama_cpp.server.settings import Settings as ServerCliSettings
+
+    from rag.runtime import llama_server_spec
+
+    parser = argparse.ArgumentParser()
+    add_args_from_model(parser, ServerCliSettings)
+    argv = list(llama_server_spec(tmp_path / "m.gguf", 1024, 2).build_argv(8080, "-Xb3_key"))
+    assert argv[1:3] == ["-m", "llama_cpp.server"]
+    assert parser.parse_args(argv[3:]).api_key == "-Xb3_key"
+    keys = {ModelProcess(command_server_spec(["x"], None, "x")).api_key for _ in range(200)}
+    assert len(keys) == 200 and not any(key.startswith("-") for key in keys)
+
+
 # ---- the real model server --------------------------------------------------------------------
 
 @pytest.mark.slow
