@@ -29,6 +29,12 @@ ARTICLE_NUMBER_RX = re.compile(
     r"(?:art(?:icle)?s?\.?|clauses?|alinéas?|paragraphes?|§|chapitres?|titres?|livres?|sections?|"
     r"المادة|المواد|البند|الفقرة|décret|n°|no\.?)\s*$", re.I,
 )
+# a sentence of the model without a key is attributed to the source it was copied from when that
+# source's closest sentence has at least this share of its words, and of the words it does not take
+# from the question (and it has at least this many words)
+CLAIM_WORDS_SHARE = 0.6
+OWN_WORDS_SHARE = 0.5
+MIN_ATTRIBUTION_TERMS = 3
 FOLLOW_UP_START = re.compile(r"^\s*(et|and|what about|how about|also|aussi|pour|dans ce cas|و|وماذا|ماذا عن|وفي)\b", re.I)
 
 FRENCH_NUMBER_WORDS = {
@@ -179,6 +185,66 @@ def stated_numbers(sentence: str) -> set[str]:
 
 def split_sentences(text: str) -> list[str]:
     return [s for s in re.split(r"(?<=[.!?؟\n])\s+", text) if s.strip()]
+
+
+# a list item's marker: « 1. », « 2) », « a) », « - », « • » (it numbers the item, it states nothing)
+LIST_MARKER = re.compile(r"^\s*(?:[-*•]\s+|\(?\d{1,2}[.)](?=\s)\s*|\(?[a-zA-Z][.)](?=\s)\s*)")
+_ANSWER_BREAK = re.compile(r"(?<=[.!?؟])[ \t]+|[ \t]*\n\s*")
+_NUMBER_POINT = re.compile(r"(?:(?<=^)|(?<=[\s:;،(]))(\d{1,2})\.(?=[ \t]+\D)")
+
+
+def _item_points(text: str) -> set[int]:
+    """Where the point of an item number stands (« 1. l'hygiène 2. la sécurité »): a number followed
+    by a point that the next or the previous number of the list also has."""
+    found = [(int(m.group(1)), m.end()) for m in _NUMBER_POINT.finditer(text)]
+    numbers = {n for n, _ in found}
+    return {end for n, end in found if n + 1 in numbers or n - 1 in numbers}
+# item numbers inside a sentence: « … sont : 1. l'hygiène 2. la sécurité »
+_INLINE_MARKER = re.compile(r"(?:(?<=^)|(?<=[\s:;،(]))(\d{1,2})[.)]\s+(?=[^\d\s])")
+
+
+def answer_sentences(text: str) -> list[tuple[str, str]]:
+    """The model's sentences, each with the white space that followed it (a line break stays a
+    line break: a list keeps its lines). « 1. » or « a) » alone is the marker of the item after it,
+    never a sentence of its own."""
+    pieces, seps, start = [], [], 0
+    points = _item_points(text)
+    for m in _ANSWER_BREAK.finditer(text):
+        if m.start() in points:
+            continue  # « 2. » opens an item: the sentence goes on
+        pieces.append(text[start:m.start()])
+        seps.append(m.group(0))
+        start = m.end()
+    pieces.append(text[start:])
+    seps.append("")
+    out: list[tuple[str, str]] = []
+    carry = ""
+    for piece, sep in zip(pieces, seps):
+        if not piece.strip():
+            if out and "\n" in sep and "\n" not in out[-1][1]:
+                out[-1] = (out[-1][0], "\n")
+            continue
+        if LIST_MARKER.fullmatch(piece + " ") and "\n" not in sep:
+            carry += piece + " "  # « 1. » then the item's words
+            continue
+        out.append((carry + piece, "\n\n" if sep.count("\n") > 1 else "\n" if "\n" in sep else " "))
+        carry = ""
+    if carry.strip():
+        out.append((carry.strip(), ""))
+    return out
+
+
+def without_list_markers(sentence: str) -> str:
+    """The sentence without the numbers of its list items: a leading marker, and inline ones when
+    they count up (1. … 2. …): « 2. » numbers an item, it is not a figure to check."""
+    sentence = LIST_MARKER.sub("", sentence, count=1)
+    sentence = re.sub(r"(?<=:)\s*1[.)]\s+(?=\D)", " ", sentence)  # « … sont : 1. l'hygiène »
+    marks = list(_INLINE_MARKER.finditer(sentence))
+    numbers = [int(m.group(1)) for m in marks]
+    if len(marks) >= 2 and all(b == a + 1 for a, b in zip(numbers, numbers[1:])):
+        for m in reversed(marks):
+            sentence = sentence[:m.start()] + sentence[m.end():]
+    return sentence
 
 
 @functools.cache
@@ -397,6 +463,8 @@ class ChatEngine:
         sentence is marked « à vérifier » and nothing is cited by guesswork. A sentence that only
         asks back ``question`` or ``prompt_question`` (what the model was asked) is dropped."""
         by_key = {key: (hit, text) for key, hit, text in fitted}
+        raw = keys_for_typed_references(raw, [(key, citation_label(hit, self._short(hit)), self._short(hit), hit.article or "")
+                                              for key, hit, _ in fitted])
         raw = tidy_model_references(raw)
         warnings: list[str] = []
         checks: list[FigureCheck] = []
@@ -469,6 +537,41 @@ class ChatEngine:
         def claim_vector(claim: str) -> list[float]:
             return self.retriever.embedder.embed_query(KEY_RX.sub(" ", claim))
 
+        asked_terms = notion_terms(f"{question} {prompt_question}")
+
+        @functools.cache
+        def passage_terms(k: str) -> list[set[str]]:
+            """The content words of each sentence of source ``k``'s body (line breaks of the PDF joined)."""
+            text = by_key[k][0].text
+            body = re.sub(r"\s+", " ", text.split("\n", 1)[1] if "\n" in text else text)
+            return [notion_terms(sent) for sent in re.split(r"(?<=[.!?؟;:])\s+", body) if sent.strip()]
+
+        def copied_from(claim: str) -> list[tuple[int, float, str]]:
+            """For each given source in the answer's language: (words of the claim not taken from the
+            question that its closest sentence has, share of all the claim's words that sentence has,
+            key), best first. A small model copies: the sentence it copied from has nearly all its words."""
+            terms = notion_terms(KEY_RX.sub(" ", without_list_markers(claim)))
+            own = terms - asked_terms
+            if len(terms) < MIN_ATTRIBUTION_TERMS or not own:
+                return []  # too short to tell, or only the question's words: nothing to attribute
+            scores = []
+            for k, (hit, _) in by_key.items():
+                if hit.lang and hit.lang != lang:
+                    continue
+                best = max(((len(own & st), len(terms & st) / len(terms)) for st in passage_terms(k)), default=(0, 0.0))
+                if best[0] >= max(1, len(own) * OWN_WORDS_SHARE) and best[1] >= CLAIM_WORDS_SHARE:
+                    scores.append((*best, k))
+            return sorted(scores, key=lambda x: (-x[0], -x[1]))
+
+        def copied_source(claim: str) -> str | None:
+            """The one source the claim was copied from, when one stands out."""
+            scores = copied_from(claim)
+            if not scores:
+                return None
+            if len(scores) > 1 and scores[1][0] == scores[0][0] and scores[1][1] > scores[0][1] - 0.15:
+                return None  # two sources say it alike
+            return scores[0][2]
+
         def status_without_source(f: Figure) -> CheckStatus:
             if any(not unsupported([f], evidence, exact_period=True) for k in by_key for evidence in sentence_figures(k)):
                 return CheckStatus.OTHER_SUBJECT
@@ -476,14 +579,14 @@ class ChatEngine:
             return CheckStatus.UNIT_MISMATCH if f.value in values else CheckStatus.NOT_IN_SOURCES
 
         out_sentences = []
-        sentences = without_repeats(split_sentences(raw))
+        sentences = without_repeats(answer_sentences(raw))
         echoed = f"{question} {prompt_question}".strip()  # the question, and for a part the whole question and its focus line
-        kept = [x for x in sentences if not echoes_question(x, echoed)] if echoed else sentences
+        kept = [x for x in sentences if not echoes_question(x[0], echoed)] if echoed else sentences
         if sentences and not kept:
             warnings.append(prompts.ONLY_ECHOED.get(lang, prompts.ONLY_ECHOED["fr"]))
-        for sentence in kept:
+        for sentence, after in kept:
             keys = [k for m in KEY_RX.finditer(sentence) for k in keys_of(m.group(1))]
-            stated_all = figures_in(KEY_RX.sub(" ", sentence), lang)
+            stated_all = figures_in(KEY_RX.sub(" ", without_list_markers(sentence)), lang)
             stated = [f for f in stated_all if f.value not in asked]
             checks += [FigureCheck(f.label(), f.unit, CheckStatus.FROM_QUESTION) for f in stated_all if f.value in asked]
             doubtful = False
@@ -504,6 +607,19 @@ class ChatEngine:
                         warnings.append(f"Chiffre(s) {', '.join(elsewhere)} présent(s) dans les sources, mais à propos "
                                         "d'autre chose : à vérifier, non cité.")
                     checks += [FigureCheck(f.label(), f.unit, status) for f, status in zip(stated, statuses)]
+            if not keys and not stated:
+                origin = copied_source(sentence)
+                if origin:
+                    sentence = re.sub(r"(\s*)([.!?؟:;]?)\s*$", lambda m: f" [{origin}]{m.group(2)}", sentence.rstrip(), count=1)
+                    keys = [origin]
+                    warnings.append(f"Citation ajoutée d'après le texte repris : {label(origin)}.")
+            elif keys and not stated and all(k in by_key for k in keys):
+                origin = copied_source(sentence)
+                if origin and origin not in keys and not any(x[2] in keys for x in copied_from(sentence)):
+                    warnings.append(f"Citation corrigée : {', '.join(label(k) for k in keys)} → {label(origin)} "
+                                    "(la phrase reprend ce texte).")
+                    sentence = KEY_RX.sub(lambda m: f"[{origin}]", sentence)
+                    keys = [origin]
             known = [k for k in keys if k in by_key]
             for k in keys:
                 if k not in by_key:
@@ -547,8 +663,8 @@ class ChatEngine:
             sentence = KEY_RX.sub(replace, sentence)
             if doubtful:
                 sentence = re.sub(r"\s*([.!?؟]?)\s*$", r" *(à vérifier)*\1", sentence.rstrip(), count=1)
-            out_sentences.append(sentence)
-        text = re.sub(r"[ \t]+([.,;:])", r"\1", " ".join(out_sentences)).strip()
+            out_sentences.append(sentence + after)
+        text = re.sub(r"[ \t]+([.,;:])", r"\1", re.sub(r"(?<=\S)[ \t]{2,}(?=\S)", " ", "".join(out_sentences))).strip()
         citations = [self._citation(k, by_key[k][0]) for k in used]
         return text, citations, list(dict.fromkeys(warnings)), checks
 
@@ -861,6 +977,33 @@ def _as_question(part: str, lang: str) -> str:
     return part[:1].upper() + part[1:]
 
 
+_TYPED_ARTICLE = re.compile(r"(?:\bart(?:icle)?s?\.?|المادة|الفصل)\s*(\d+(?:\.\d+)*)", re.I)
+
+
+def keys_for_typed_references(raw: str, sources: list[tuple[str, str, str, str]]) -> str:
+    """A reference the model typed instead of the key (it copies the label it read: « (C. trav.,
+    art. 201, p. 79) », « C. trav., art. 201 ») becomes that source's key when it names the
+    article of a given source: ``sources`` is (key, label, short name, article) of each source."""
+    for key, label, _, _ in sorted(sources, key=lambda s: -len(s[1])):
+        without_page = re.sub(r",\s*p\.\s*\d+$", "", label)
+        for typed in dict.fromkeys([label, without_page]):
+            raw = re.sub(r"\(?\s*" + re.escape(typed) + r"(?:,\s*p\.\s*\d+)?\s*\)?", f" [{key}]", raw)
+
+    def parenthesis(match: re.Match) -> str:
+        inside = match.group(1)
+        if KEY_RX.search(inside):
+            return match.group(0)
+        numbers = [m.group(1) for m in _TYPED_ARTICLE.finditer(inside)]
+        if len(numbers) != 1:
+            return match.group(0)
+        same = [(key, short) for key, _, short, article in sources if article == numbers[0]]
+        named = [key for key, short in same if short and short.casefold() in inside.casefold()]
+        chosen = named or [key for key, _ in same]
+        return f" [{chosen[0]}]" if chosen else match.group(0)
+
+    return re.sub(r"\(([^()]{0,80})\)", parenthesis, raw)
+
+
 def tidy_model_references(raw: str) -> str:
     """References are rendered from structured citations only: a parenthesis the model wrote around
     a key « (C. trav. art. 350 [S2]) » becomes the key, and references it typed itself go."""
@@ -901,25 +1044,35 @@ def echoes_question(sentence: str, question: str) -> bool:
     return bool(words) and sum(w in asked for w in words) >= 0.8 * len(words)
 
 
-def without_repeats(sentences: list[str]) -> list[str]:
-    """The model's sentences without one it already wrote word for word (figures and keys included),
-    and with source keys that open a sentence (« … par semaine. [S1] La majoration… ») given to the
-    sentence before it when that one has none."""
-    out: list[str] = []
+def without_repeats(sentences: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The model's (sentence, break after it) without a sentence it already wrote word for word
+    (figures and keys included), and with source keys that open a sentence (« … par semaine. [S1]
+    La majoration… ») given to the sentence before it when that one has none."""
+    out: list[tuple[str, str]] = []
     seen: set[str] = set()
-    for sentence in sentences:
+    opening = ""  # keys the answer opens with, before any sentence: they go to the first one
+    for sentence, sep in sentences:
+        if not out and KEY_RX.search(sentence) and not re.search(r"\w", KEY_RX.sub(" ", sentence)):
+            opening += " " + " ".join(m.group(0) for m in KEY_RX.finditer(sentence))
+            continue
+        if opening and not out:
+            sentence = sentence if KEY_RX.search(sentence) else re.sub(r"\s*([.!?؟:]?)\s*$", lambda m: f"{opening}{m.group(1)}", sentence, count=1)
+            opening = ""
         lead = re.match(r"\s*(?:\[[^\]]*\]\s*)+", sentence) if out else None
         if lead and KEY_RX.search(lead.group(0)):  # keys that end the previous sentence
-            if not KEY_RX.search(out[-1]):
-                out[-1] = f"{out[-1].rstrip()} {lead.group(0).strip()}"
+            before, before_sep = out[-1]
+            if not KEY_RX.search(before):
+                out[-1] = (f"{before.rstrip()} {lead.group(0).strip()}", before_sep)
             sentence = sentence[lead.end():]
             if not re.search(r"\w", sentence):
+                if "\n" in sep:
+                    out[-1] = (out[-1][0], sep)
                 continue
-        key = " ".join(KEY_RX.sub(" ", sentence).casefold().split()).rstrip(" .!?؟")
+        key = " ".join(KEY_RX.sub(" ", without_list_markers(sentence)).casefold().split()).rstrip(" .!?؟")
         if key in seen:
             continue
         seen.add(key)
-        out.append(sentence)
+        out.append((sentence, sep))
     return out
 
 

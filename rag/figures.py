@@ -77,8 +77,83 @@ def canonical_number(raw: str) -> str:
     return str(int(value)) if value.is_integer() else f"{value:g}"
 
 
+# Arabic cardinal words, as rag.lexical.normalise writes them (hamza and alef variants unified,
+# ة → ه, ى → ي): the code states most of its figures in words (« ثلاثين يوما », « ثماني وأربعين ساعة »)
+_AR_UNITS = {"واحد": 1, "واحده": 1, "احد": 1, "احدي": 1, "اثنان": 2, "اثنين": 2, "اثنتان": 2, "اثنتين": 2, "اثنا": 2,
+             "اثني": 2, "اثنتا": 2, "اثنتي": 2, "ثلاث": 3, "ثلاثه": 3, "اربع": 4, "اربعه": 4, "خمس": 5, "خمسه": 5,
+             "ست": 6, "سته": 6, "سبع": 7, "سبعه": 7, "ثمان": 8, "ثماني": 8, "ثمانيه": 8, "تسع": 9, "تسعه": 9}
+_AR_TEN = {"عشر": 10, "عشره": 10}
+_AR_TENS = {stem + ending: 10 * n for n, stem in enumerate(["عشر", "ثلاث", "اربع", "خمس", "ست", "سبع", "ثمان", "تسع"], start=2)
+            for ending in ("ون", "ين")}
+_AR_HUNDREDS = {"مايه": 100, "ميه": 100, "مايتان": 200, "مايتين": 200, "ميتان": 200, "ميتين": 200,
+                **{f"{unit}{h}": n * 100 for unit, n in [("ثلاث", 3), ("اربع", 4), ("خمس", 5), ("ست", 6), ("سبع", 7),
+                                                        ("ثمان", 8), ("تسع", 9)] for h in ("مايه", "ميه")}}
+_AR_THOUSANDS = {"الف": 1000, "الفا": 1000, "الاف": 1000, "الفان": 2000, "الفين": 2000}
+# a unit noun in the dual is « two » of it: « ساعتين » = 2 ساعات
+_AR_DUALS = {"ساعتين": "ساعات", "ساعتان": "ساعات", "يومين": "ايام", "يومان": "ايام", "شهرين": "اشهر", "شهران": "اشهر",
+             "سنتين": "سنوات", "سنتان": "سنوات", "اسبوعين": "اسابيع", "اسبوعان": "اسابيع", "دقيقتين": "دقايق", "دقيقتان": "دقايق"}
+_AR_WORD = re.compile(r"[\u0621-\u064A\u064B-\u0652\u0670]+")
+
+
+def _arabic_number_value(word: str) -> int | None:
+    """The value of one Arabic number word (with « و » and, for tens, « ال » in front), else None."""
+    from rag.lexical import normalise
+
+    w = normalise(word)
+    for bare in dict.fromkeys([w, w[1:] if w.startswith("و") else w]):
+        for table in (_AR_UNITS, _AR_TEN, _AR_TENS, _AR_HUNDREDS, _AR_THOUSANDS):
+            if bare in table:
+                return table[bare]
+        if bare.startswith("ال") and bare[2:] in _AR_TENS:  # « سن الستين »
+            return _AR_TENS[bare[2:]]
+    return None
+
+
+def arabic_digits_for_words(text: str) -> str:
+    """« ثماني وأربعين ساعة » → « 48 ساعة », « ثلاثة آلاف » → « 3000 », « ساعتين » → « 2 ساعات »."""
+    from rag.lexical import normalise
+
+    words = list(_AR_WORD.finditer(text))
+    out, last, i = [], 0, 0
+    while i < len(words):
+        value = _arabic_number_value(words[i].group(0))
+        if value is None:
+            dual = _AR_DUALS.get(normalise(words[i].group(0)))
+            if dual:
+                out += [text[last:words[i].start()], f"2 {dual}"]
+                last = words[i].end()
+            i += 1
+            continue
+        if value == 10 and i > 0 and normalise(words[i - 1].group(0)).startswith("ال"):
+            i += 1  # « السادسة عشرة »: the second word of an ordinal, not ten
+            continue
+        total, current, j = 0, 0, i
+        while j < len(words):
+            if j > i and not text[words[j - 1].end():words[j].start()].isspace():
+                break  # a run is only words parted by spaces
+            word = normalise(words[j].group(0))
+            v = _arabic_number_value(words[j].group(0))
+            if v is None:
+                break
+            if j > i and not word.startswith("و") and not (v == 10 and 0 < current < 10) and v < 1000:
+                break  # « ثلاثة عشر » goes on, « خمسة ستة » does not
+            if v >= 1000:
+                total += max(current, 1) * v if v == 1000 else v
+                current = 0
+            else:
+                current += v
+            j += 1
+        out += [text[last:words[i].start()], str(total + current)]
+        last = words[j - 1].end()
+        i = j
+    out.append(text[last:])
+    return "".join(out)
+
+
 def digits_for_words(text: str, lang: str) -> str:
-    """« cinq années » → « 5 années » (French, English); other languages unchanged."""
+    """« cinq années » → « 5 années » (French, English), « ثلاثين يوما » → « 30 يوما » (Arabic)."""
+    if _AR_WORD.search(text):
+        text = arabic_digits_for_words(text)
     if lang not in ("fr", "en"):
         return text
     from text_to_num import alpha2digit

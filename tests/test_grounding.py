@@ -226,8 +226,10 @@ def test_model_written_references_never_splice_into_the_rendered_one(law):
     key = key_of(engine.ask("Quelle est la durée normale du travail par semaine ?"), "184")
     engine, _ = chat(law, f"La durée normale est de 44 heures par semaine (C. trav. art. 184 [{key}]). Elle vaut hors agriculture (C. trav., art. 184, p. 121).")
     answer = engine.ask("Quelle est la durée normale du travail par semaine ?")
-    assert "(C (" not in answer.text and "[S" not in answer.text
-    assert answer.text.count("art. 184") == 1  # only the rendered reference; the typed one is gone
+    assert "(C (" not in answer.text and "[S" not in answer.text and "p. 121" not in answer.text
+    # the reference typed after the second sentence names a given source's article: it became that
+    # source's key, rendered like the first one; no typed text is left beside a rendered reference
+    assert answer.text.count("art. 184") == 2 and answer.text.count("(") == 2
     assert not any("121" in w for w in answer.warnings)  # a page number is not a figure
 
 
@@ -389,6 +391,40 @@ def test_an_arabic_period_adjective_gives_the_figure_its_period():
     assert [f.period for f in figures_in("الأجرة اليومية 100 درهم", "ar")] == [""]  # a wage is an amount, not a duration
 
 
+@pytest.mark.parametrize("article, words, figure", [
+    ("63", "ثماني وأربعين ساعة", ("48", "hours")),   # dismissal decision handed over within 48 hours
+    ("119", "ثلاث سنوات", ("3", "years")),            # a fixed-term collective agreement: 3 years at most
+    ("232", "ثلاثين يوما", ("30", "days")),           # paid leave with seniority days: 30 working days at most
+])
+def test_arabic_number_words_of_the_code_are_figures_with_their_unit(article, words, figure):
+    """The Arabic code writes its figures in words: « ثلاثين يوما » is 30 days, like « 30 jours »."""
+    from pypdf import PdfReader
+
+    from rag.figures import figures_in, unsupported
+    from tests.conftest import CODE_AR, need_shared
+
+    need_shared(CODE_AR)
+    text = re.sub(r"\s+", " ", " ".join(page.extract_text() for page in PdfReader(CODE_AR).pages))
+    sentence = next(m.group(0) for m in re.finditer(r"[^.]*" + words + r"[^.]*", text))
+    assert figure in [(f.value, f.unit) for f in figures_in(sentence, "ar")]
+    french = {"hours": "heures", "years": "ans", "days": "jours"}[figure[1]]
+    assert not unsupported(figures_in(f"{figure[0]} {french}", "fr"), figures_in(sentence, "ar"))
+
+
+def test_arabic_number_words_compounds_duals_and_ordinals():
+    from rag.figures import figures_in
+
+    def read(text):
+        return [(f.value, f.unit) for f in figures_in(text, "ar")]
+
+    assert read("يتغيب ساعتين في اليوم") == [("2", "hours")]          # a unit in the dual is two of it
+    assert read("مائتين وثمانية وثمانين ساعة") == [("288", "hours")]
+    assert read("ثلاثة آلاف درهم") == [("3000", "mad")]
+    assert read("إحدى عشرة ساعة") == [("11", "hours")]
+    assert read("تتجاوز سنهن السادسة عشرة") == []                     # an ordinal is not ten
+    assert read("عشرة أيام وخمسة أيام") == [("10", "days"), ("5", "days")]
+
+
 class _TopicEmbeddings:
     """A multilingual embedder in miniature: a text's vector says which of three topics it speaks of,
     whatever its language (what e5 does for the chat's claim matching across languages)."""
@@ -422,3 +458,82 @@ def test_a_claim_in_another_language_is_cited_where_the_embedder_places_it(law):
     _, cited, warnings, checks = chat_engine.check_citations("Part-time work lasts 15 minutes at least.", fitted, "", "en")
     assert not cited  # « 15 minutes » is stated, but in the sentence about breaks, not part-time work
     assert [c.status for c in checks] == [CheckStatus.OTHER_SUBJECT]
+
+
+# ---- sentences the model copied, lists, references it typed -------------------------------------
+
+LISTS = """# Loi listes
+### Article 466
+Le comité d'entreprise est consulté sur : les transformations structurelles et technologiques de l'entreprise ; le bilan social de l'entreprise lors de son approbation ; la stratégie de production.
+### Article 9
+Est interdite toute discrimination entre les salariés fondée sur la race, la couleur, le sexe, le handicap, la religion, l'opinion politique ou l'affiliation syndicale.
+### Article 448
+Les délégués sont élus au scrutin secret de liste et à la représentation proportionnelle selon la règle de la plus forte moyenne.
+### Article 447
+Les listes de candidats aux élections sont présentées par les organisations syndicales les plus représentatives dans l'établissement.
+"""
+
+
+@pytest.fixture
+def lists(engine, tmp_path):
+    return indexed_text(engine, tmp_path / "loi_listes.md", LISTS)
+
+
+def keys_for(engine, question, *articles):
+    probe, _ = chat(engine, "PLACEHOLDER")
+    answer = probe.ask(question)
+    return [key_of(answer, a) for a in articles]
+
+
+def test_a_sentence_copied_from_a_source_without_its_key_gets_that_source(lists):
+    question = "Comment les délégués sont-ils élus ?"
+    engine, _ = chat(lists, "Les délégués sont élus au scrutin secret de liste, à la représentation proportionnelle et à la plus forte moyenne.")
+    answer = engine.ask(question)
+    assert [c.article for c in answer.citations] == ["448"] and "art. 448" in answer.text
+    assert any("texte repris" in w for w in answer.warnings)
+
+
+def test_a_copied_sentence_cited_to_the_neighbouring_article_is_corrected(lists):
+    question = "Comment les délégués sont-ils élus ?"
+    (wrong,) = keys_for(lists, question, "447")
+    engine, _ = chat(lists, f"Les délégués sont élus au scrutin secret de liste et à la représentation proportionnelle [{wrong}].")
+    answer = engine.ask(question)
+    assert [c.article for c in answer.citations] == ["448"]
+    assert any(w.startswith("Citation corrigée") and "art. 447" in w for w in answer.warnings)
+
+
+def test_a_sentence_that_only_repeats_the_question_is_attributed_to_nothing(lists):
+    engine, _ = chat(lists, "Les délégués sont élus comme le prévoit la loi sur les délégués élus.")
+    answer = engine.ask("Comment les délégués sont-ils élus ?")
+    assert answer.citations == [] and not any("texte repris" in w for w in answer.warnings)
+
+
+def test_a_list_keeps_its_lines_and_its_item_numbers_are_not_figures(lists):
+    question = "Sur quelles questions le comité d'entreprise est-il consulté ?"
+    (key,) = keys_for(lists, question, "466")
+    engine, _ = chat(lists, f"Le comité est consulté sur :\n1. les transformations structurelles et technologiques [{key}];\n"
+                            f"2. le bilan social de l'entreprise [{key}].\n3. la stratégie de production [{key}].")
+    answer = engine.ask(question)
+    lines = answer.text.split("\n")
+    assert len(lines) == 4 and lines[1].startswith("1. les transformations") and lines[3].startswith("3. la stratégie")
+    assert "à vérifier" not in answer.text and answer.checks == []
+    assert not any("chiffres" in w for w in answer.warnings)
+
+
+def test_item_numbers_inside_one_sentence_are_not_figures(lists):
+    question = "Quelles discriminations entre salariés sont interdites ?"
+    (key,) = keys_for(lists, question, "9")
+    engine, _ = chat(lists, f"Sont interdites les discriminations fondées sur : 1. la race 2. la couleur 3. le sexe [{key}].")
+    answer = engine.ask(question)
+    assert "à vérifier" not in answer.text and answer.checks == [] and "art. 9" in answer.text
+
+
+def test_a_label_the_model_typed_before_its_sentence_becomes_the_citation(law):
+    question = "Quelle est la durée normale du travail par semaine ?"
+    (key,) = keys_for(law, question, "184")
+    probe, _ = chat(law, "PLACEHOLDER")
+    typed = next(c.label for c in probe.ask(question).sources if c.key == key)  # e.g. « Loi test, art. 184 »
+    engine, _ = chat(law, f"{typed}. La durée normale est de 44 heures par semaine.")
+    answer = engine.ask(question)
+    assert [c.article for c in answer.citations] == ["184"] and answer.text.count("art. 184") == 1
+    assert "à vérifier" not in answer.text and [c.status for c in answer.checks] == [CheckStatus.SUPPORTED]
