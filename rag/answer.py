@@ -540,16 +540,17 @@ class ChatEngine:
         asked_terms = notion_terms(f"{question} {prompt_question}")
 
         @functools.cache
-        def passage_terms(k: str) -> list[set[str]]:
-            """The content words of each sentence of source ``k``'s body (line breaks of the PDF joined)."""
+        def passage_sentences(k: str) -> list[tuple[str, set[str]]]:
+            """Each sentence of source ``k``'s body (line breaks of the PDF joined) with its content words."""
             text = by_key[k][0].text
             body = re.sub(r"\s+", " ", text.split("\n", 1)[1] if "\n" in text else text)
-            return [notion_terms(sent) for sent in re.split(r"(?<=[.!?؟;:])\s+", body) if sent.strip()]
+            return [(sent, notion_terms(sent)) for sent in re.split(r"(?<=[.!?؟])\s+", body) if sent.strip()]
 
-        def copied_from(claim: str) -> list[tuple[int, float, str]]:
+        def copied_from(claim: str) -> list[tuple[int, float, str, str]]:
             """For each given source in the answer's language: (words of the claim not taken from the
             question that its closest sentence has, share of all the claim's words that sentence has,
-            key), best first. A small model copies: the sentence it copied from has nearly all its words."""
+            key, that sentence), best first, for the sources whose closest sentence has most of the
+            claim's words. A small model copies: the sentence it copied from has nearly all its words."""
             terms = notion_terms(KEY_RX.sub(" ", without_list_markers(claim)))
             own = terms - asked_terms
             if len(terms) < MIN_ATTRIBUTION_TERMS or not own:
@@ -558,19 +559,29 @@ class ChatEngine:
             for k, (hit, _) in by_key.items():
                 if hit.lang and hit.lang != lang:
                     continue
-                best = max(((len(own & st), len(terms & st) / len(terms)) for st in passage_terms(k)), default=(0, 0.0))
+                best = max(((len(own & st), len(terms & st) / len(terms), k, sent) for sent, st in passage_sentences(k)),
+                           default=(0, 0.0, k, ""))
                 if best[0] >= max(1, len(own) * OWN_WORDS_SHARE) and best[1] >= CLAIM_WORDS_SHARE:
-                    scores.append((*best, k))
+                    scores.append(best)
             return sorted(scores, key=lambda x: (-x[0], -x[1]))
 
         def copied_source(claim: str) -> str | None:
-            """The one source the claim was copied from, when one stands out."""
+            """The one source the claim was copied from, when one stands out and its sentence does not
+            say the opposite: « il est possible de recourir au travail de nuit » copies the words of
+            « il ne pourra être recouru au travail de nuit que sur la base du volontariat »."""
             scores = copied_from(claim)
             if not scores:
                 return None
             if len(scores) > 1 and scores[1][0] == scores[0][0] and scores[1][1] > scores[0][1] - 0.15:
                 return None  # two sources say it alike
+            if negated(claim) != negated(scores[0][3]):
+                return None
             return scores[0][2]
+
+        def own_words_in(claim: str, k: str) -> int:
+            """How many of the claim's own words (not the question's) source ``k``'s closest sentence has."""
+            own = notion_terms(KEY_RX.sub(" ", without_list_markers(claim))) - asked_terms
+            return max((len(own & st) for _, st in passage_sentences(k)), default=0)
 
         def status_without_source(f: Figure) -> CheckStatus:
             if any(not unsupported([f], evidence, exact_period=True) for k in by_key for evidence in sentence_figures(k)):
@@ -614,8 +625,13 @@ class ChatEngine:
                     keys = [origin]
                     warnings.append(f"Citation ajoutée d'après le texte repris : {label(origin)}.")
             elif keys and not stated and all(k in by_key for k in keys):
+                # the model's own key stays unless its source has at most a third of the own words the
+                # sentence shares with the one it was copied from, and the sentence does not name the
+                # cited article (« interdite par l'article 392 »)
                 origin = copied_source(sentence)
-                if origin and origin not in keys and not any(x[2] in keys for x in copied_from(sentence)):
+                if (origin and origin not in keys
+                        and all(3 * own_words_in(sentence, k) <= own_words_in(sentence, origin) for k in keys)
+                        and not any(names_article(sentence, by_key[k][0].article) for k in keys)):
                     warnings.append(f"Citation corrigée : {', '.join(label(k) for k in keys)} → {label(origin)} "
                                     "(la phrase reprend ce texte).")
                     sentence = KEY_RX.sub(lambda m: f"[{origin}]", sentence)
@@ -1002,6 +1018,21 @@ def keys_for_typed_references(raw: str, sources: list[tuple[str, str, str, str]]
         return f" [{chosen[0]}]" if chosen else match.group(0)
 
     return re.sub(r"\(([^()]{0,80})\)", parenthesis, raw)
+
+
+# words that turn a statement into its opposite or a prohibition (French, English, Arabic)
+NEGATION_RX = re.compile(
+    r"(?i)(?<!\w)(?:ne|n['’]|pas|jamais|aucune?|sans|nul(?:le)?|ni|interdi\w*|prohib\w*|not|no(?!\.?\s*\d)|never|without|"
+    r"cannot|nor|forbid\w*|و?لا|ليس|ليست|لن|لم|دون|بدون|يمنع|يحظر|ممنوع)(?!\w)")
+
+
+def negated(text: str) -> bool:
+    return bool(NEGATION_RX.search(KEY_RX.sub(" ", text)))
+
+
+def names_article(sentence: str, article: str | None) -> bool:
+    """Whether the sentence names this article (« l'article 392 », « art. 392 », « المادة 392 »)."""
+    return bool(article) and any(m.group(1) == article for m in _TYPED_ARTICLE.finditer(sentence))
 
 
 def tidy_model_references(raw: str) -> str:

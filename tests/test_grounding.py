@@ -537,3 +537,27 @@ def test_a_label_the_model_typed_before_its_sentence_becomes_the_citation(law):
     answer = engine.ask(question)
     assert [c.article for c in answer.citations] == ["184"] and answer.text.count("art. 184") == 1
     assert "à vérifier" not in answer.text and [c.status for c in answer.checks] == [CheckStatus.SUPPORTED]
+
+
+def test_a_sentence_that_says_the_opposite_of_the_text_it_copies_gets_no_citation(engine, tmp_path):
+    """The 1.5B model copies the words and drops the negation: « il pourra être recouru au travail
+    de nuit habituel » from « il ne pourra être recouru au travail de nuit habituel que sur la base
+    du volontariat ». Its words come from that text, its meaning does not: never cited to it."""
+    text = ("# Accord nuit\n### Article 2\nPour les salariés des filières administrative et commerciale, il ne pourra "
+            "être recouru au travail de nuit habituel que sur la base du volontariat.\n### Article 5\nLa contrepartie "
+            "du travail de nuit est fixée par l'entreprise après consultation des représentants.\n")
+    night = indexed_text(engine, tmp_path / "accord_nuit.md", text)
+    question = "Peut-on imposer le travail de nuit aux salariés des filières administrative et commerciale ?"
+    engine, _ = chat(night, "Il pourra être recouru au travail de nuit habituel pour les filières administrative et commerciale.")
+    answer = engine.ask(question)
+    assert answer.citations == [] and "texte repris" not in " ".join(answer.warnings)
+    engine, _ = chat(night, "Il ne pourra être recouru au travail de nuit habituel que sur la base du volontariat.")
+    assert [c.article for c in engine.ask(question).citations] == ["2"]  # the same words, the same sense: cited
+
+
+def test_a_key_on_a_sentence_that_names_its_article_is_never_moved(lists):
+    question = "Comment les délégués sont-ils élus ?"
+    (cited,) = keys_for(lists, question, "447")
+    engine, _ = chat(lists, f"Selon l'article 447, les délégués sont élus au scrutin secret de liste et à la représentation proportionnelle [{cited}].")
+    answer = engine.ask(question)
+    assert [c.article for c in answer.citations] == ["447"] and not any("corrigée" in w for w in answer.warnings)
