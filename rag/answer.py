@@ -190,6 +190,8 @@ def split_sentences(text: str) -> list[str]:
 # a list item's marker: « 1. », « 2) », « a) », « - », « • » (it numbers the item, it states nothing)
 LIST_MARKER = re.compile(r"^\s*(?:[-*•]\s+|\(?\d{1,2}[.)](?=\s)\s*|\(?[a-zA-Z][.)](?=\s)\s*)")
 _ANSWER_BREAK = re.compile(r"(?<=[.!?؟])[ \t]+|[ \t]*\n\s*")
+# item numbers inside a sentence: « … sont : 1. l'hygiène 2. la sécurité »
+_INLINE_MARKER = re.compile(r"(?:(?<=^)|(?<=[\s:;،(]))(\d{1,2})[.)]\s+(?=[^\d\s])")
 _NUMBER_POINT = re.compile(r"(?:(?<=^)|(?<=[\s:;،(]))(\d{1,2})\.(?=[ \t]+\D)")
 
 
@@ -199,8 +201,6 @@ def _item_points(text: str) -> set[int]:
     found = [(int(m.group(1)), m.end()) for m in _NUMBER_POINT.finditer(text)]
     numbers = {n for n, _ in found}
     return {end for n, end in found if n + 1 in numbers or n - 1 in numbers}
-# item numbers inside a sentence: « … sont : 1. l'hygiène 2. la sécurité »
-_INLINE_MARKER = re.compile(r"(?:(?<=^)|(?<=[\s:;،(]))(\d{1,2})[.)]\s+(?=[^\d\s])")
 
 
 def answer_sentences(text: str) -> list[tuple[str, str]]:
