@@ -56,7 +56,7 @@ def main() -> None:
     model = engine.chat  # the supervised model process (rag.runtime), started and warmed
     from llama_cpp import Llama
 
-    from rag.answer import answer_language
+    from rag.model_text import answer_language
     from rag.offline import ensure_model
 
     vocab = Llama(model_path=str(settings.llm_model_path or ensure_model(settings.models_dir, settings.local_model)), vocab_only=True, verbose=False)

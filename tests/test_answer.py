@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from rag.answer import Answer, ChatEngine, Delta, numbers_in, sanitise_model_text, stated_numbers
+from rag.answer import Answer, ChatEngine, Delta, numbers_in, stated_numbers
+from rag.model_text import sanitise_model_text
 from tests.conftest import LAW, FailingModel, RecordingFake
 
 

@@ -106,7 +106,7 @@ def test_first_hour_of_a_new_negotiator(first_hour_app, tmp_path):
     from docx.shared import Cm
     from playwright.sync_api import expect, sync_playwright
 
-    from rag.answer import answer_language
+    from rag.model_text import answer_language
     from rag.prompts import WRONG_LANGUAGE
     from rag.web.texts import EXAMPLE_QUESTIONS, tr
 

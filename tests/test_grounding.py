@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import time
 
 import pytest
 from typer.testing import CliRunner
 
-from rag.answer import ChatEngine, CheckStatus, cut_repetition, looping
+from rag.answer import ChatEngine, CheckStatus
+from rag.model_text import cut_repetition, looping
 from tests.conftest import RecordingFake
 
 LAW = """# Loi test

@@ -15,7 +15,8 @@ from types import SimpleNamespace
 import pytest
 
 from rag import prompts
-from rag.answer import ChatEngine, sanitise_model_text
+from rag.answer import ChatEngine
+from rag.model_text import sanitise_model_text
 from rag.web import Handlers
 from rag.web.render import citations_html, excerpt
 from rag.workspace import Workspace

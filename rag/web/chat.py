@@ -19,7 +19,8 @@ from typing import Any
 
 import gradio as gr
 
-from rag.answer import Answer, Delta, sanitise_model_text
+from rag.answer import Answer, Delta
+from rag.model_text import sanitise_model_text
 from rag.reader import article_request
 from rag.retrieve import Filters
 from rag.web.base import TabHandlers
