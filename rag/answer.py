@@ -451,7 +451,7 @@ class ChatEngine:
             """Each sentence of source ``k``'s body (line breaks of the PDF joined) with its content words."""
             text = by_key[k][0].text
             body = re.sub(r"\s+", " ", text.split("\n", 1)[1] if "\n" in text else text)
-            return [(sent, notion_terms(sent)) for sent in re.split(r"(?<=[.!?؟])\s+", body) if sent.strip()]
+            return [(sent, notion_terms(sent)) for sent, _ in answer_sentences(body)]  # a numbered list stays one sentence
 
         def copied_from(claim: str) -> list[tuple[int, float, str, str]]:
             """For each given source in the answer's language: (words of the claim not taken from the

@@ -464,7 +464,9 @@ def test_a_claim_in_another_language_is_cited_where_the_embedder_places_it(law):
 
 LISTS = """# Loi listes
 ### Article 466
-Le comité d'entreprise est consulté sur : les transformations structurelles et technologiques de l'entreprise ; le bilan social de l'entreprise lors de son approbation ; la stratégie de production.
+Le comité d'entreprise est consulté sur les questions suivantes : 1. les transformations structurelles et technologiques de l'entreprise ; 2. le bilan social de l'entreprise lors de son approbation ; 3. la stratégie de production.
+### Article 467
+Le comité d'entreprise se réunit une fois tous les six mois et chaque fois que cela s'avère nécessaire.
 ### Article 9
 Est interdite toute discrimination entre les salariés fondée sur la race, la couleur, le sexe, le handicap, la religion, l'opinion politique ou l'affiliation syndicale.
 ### Article 448
@@ -561,3 +563,13 @@ def test_a_key_on_a_sentence_that_names_its_article_is_never_moved(lists):
     engine, _ = chat(lists, f"Selon l'article 447, les délégués sont élus au scrutin secret de liste et à la représentation proportionnelle [{cited}].")
     answer = engine.ask(question)
     assert [c.article for c in answer.citations] == ["447"] and not any("corrigée" in w for w in answer.warnings)
+
+
+def test_a_list_copied_from_a_numbered_article_but_cited_to_its_neighbour_is_corrected(lists):
+    """The source numbers its items (« : 1. … ; 2. … ») like the model: the list is one sentence of it."""
+    question = "Sur quelles questions le comité d'entreprise est-il consulté ?"
+    (neighbour,) = keys_for(lists, question, "467")
+    engine, _ = chat(lists, "Le comité est consulté sur : 1. les transformations structurelles et technologiques de l'entreprise ; "
+                            f"2. le bilan social lors de son approbation ; 3. la stratégie de production [{neighbour}].")
+    answer = engine.ask(question)
+    assert [c.article for c in answer.citations] == ["466"] and "à vérifier" not in answer.text
