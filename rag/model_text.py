@@ -26,6 +26,8 @@ LIST_MARKER = re.compile(r"^\s*(?:[-*•]\s+|\(?\d{1,2}[.)](?=\s)\s*|\(?[a-zA-Z]
 _ANSWER_BREAK = re.compile(r"(?<=[.!?؟])[ \t]+|[ \t]*\n\s*")
 # item numbers inside a sentence: « … sont : 1. l'hygiène 2. la sécurité »
 _INLINE_MARKER = re.compile(r"(?:(?<=^)|(?<=[\s:;،(]))(\d{1,2})[.)]\s+(?=[^\d\s])")
+# a point that ends an abbreviation, not a sentence (when a digit or a small letter follows)
+_ABBREVIATION = re.compile(r"(?:^|[\s(’'])(?:\w|arts?|pp?|al|alin|trav|cf|ex|n°|no|réf|art\.\s*\d+\s*al)\.$", re.I)
 _NUMBER_POINT = re.compile(r"(?:(?<=^)|(?<=[\s:;،(]))(\d{1,2})\.(?=[ \t]+\D)")
 
 
@@ -46,6 +48,8 @@ def answer_sentences(text: str) -> list[tuple[str, str]]:
     for m in _ANSWER_BREAK.finditer(text):
         if m.start() in points:
             continue  # « 2. » opens an item: the sentence goes on
+        if "\n" not in m.group(0) and _ABBREVIATION.search(text, 0, m.start()) and re.match(r"[\da-zà-ÿ(]", text[m.end():m.end() + 1]):
+            continue  # « art. 184 », « C. trav. », « p. 79 »: an abbreviation's point
         pieces.append(text[start:m.start()])
         seps.append(m.group(0))
         start = m.end()
@@ -136,7 +140,14 @@ def keys_for_typed_references(raw: str, sources: list[tuple[str, str, str, str]]
         chosen = named or [key for key, _ in same]
         return f" [{chosen[0]}]" if chosen else match.group(0)
 
-    return re.sub(r"\(([^()]{0,80})\)", parenthesis, raw)
+    raw = re.sub(r"\(([^()]{0,80})\)", parenthesis, raw)
+
+    def label_with_page(match: re.Match) -> str:
+        # a label the model half-copied (« ق. trav. (AR), art. 497, p. 131 »): article and page say it is one
+        same = [key for key, _, _, article in sources if article == match.group(1)]
+        return f" [{same[0]}]" if same else match.group(0)
+
+    return re.sub(r"(?:\S{1,3}\.\s*trav\.?\s*(?:\(AR\)\s*)?,\s*)?\bart\.\s*(\d+(?:\.\d+)*)\s*,\s*p\.\s*\d+", label_with_page, raw)
 
 
 # words that turn a statement into its opposite or a prohibition (French, English, Arabic)

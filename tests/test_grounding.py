@@ -573,3 +573,27 @@ def test_a_list_copied_from_a_numbered_article_but_cited_to_its_neighbour_is_cor
                             f"2. le bilan social lors de son approbation ; 3. la stratégie de production [{neighbour}].")
     answer = engine.ask(question)
     assert [c.article for c in answer.citations] == ["466"] and "à vérifier" not in answer.text
+
+
+def test_abbreviation_points_do_not_end_sentences_and_article_numbers_are_not_figures(law):
+    """« Selon l'art. 184 du Code, … » is one sentence: cut after « art. », its « 184 du Code » was
+    checked as a figure and flagged."""
+    from rag.model_text import answer_sentences
+
+    assert [s for s, _ in answer_sentences("Selon l'art. 184 du Code, la durée est de 44 heures. Elle vaut hors agriculture.")] == [
+        "Selon l'art. 184 du Code, la durée est de 44 heures.", "Elle vaut hors agriculture."]
+    assert len(answer_sentences("Le délai est de 8 jours. Puis 12 jours.")) == 2
+    question = "Quelle est la durée normale du travail par semaine ?"
+    (key,) = keys_for(law, question, "184")
+    engine, _ = chat(law, f"Selon l'art. 184 de la loi, la durée normale est de 44 heures par semaine [{key}].")
+    answer = engine.ask(question)
+    assert "à vérifier" not in answer.text and [c.status for c in answer.checks] == [CheckStatus.SUPPORTED]
+
+
+def test_a_half_copied_label_with_article_and_page_becomes_the_key():
+    from rag.model_text import keys_for_typed_references
+
+    sources = [("S1", "C. trav. (AR), art. 497, p. 131", "C. trav. (AR)", "497"), ("S2", "C. trav., art. 201, p. 79", "C. trav.", "201")]
+    assert keys_for_typed_references("النص هو: ق. trav. (AR), art. 497, p. 131", sources).split() == ["النص", "هو:", "[S1]"]
+    # an article no given source holds stays as the model wrote it
+    assert "art. 184, p. 12" in keys_for_typed_references("Selon l'art. 184, p. 12 du code.", sources)
