@@ -453,13 +453,18 @@ class ChatEngine:
             body = re.sub(r"\s+", " ", text.split("\n", 1)[1] if "\n" in text else text)
             return [(sent, notion_terms(sent)) for sent, _ in answer_sentences(body)]  # a numbered list stays one sentence
 
+        @functools.cache
+        def claim_words(claim: str) -> tuple[set[str], set[str]]:
+            """The claim's content words (its list numbers and keys aside), and those of them not taken from the question."""
+            terms = notion_terms(KEY_RX.sub(" ", without_list_markers(claim)))
+            return terms, terms - asked_terms
+
         def copied_from(claim: str) -> list[tuple[int, float, str, str]]:
             """For each given source in the answer's language: (words of the claim not taken from the
             question that its closest sentence has, share of all the claim's words that sentence has,
             key, that sentence), best first, for the sources whose closest sentence has most of the
             claim's words. A small model copies: the sentence it copied from has nearly all its words."""
-            terms = notion_terms(KEY_RX.sub(" ", without_list_markers(claim)))
-            own = terms - asked_terms
+            terms, own = claim_words(claim)
             if len(terms) < MIN_ATTRIBUTION_TERMS or not own:
                 return []  # too short to tell, or only the question's words: nothing to attribute
             scores = []
@@ -487,7 +492,7 @@ class ChatEngine:
 
         def own_words_in(claim: str, k: str) -> int:
             """How many of the claim's own words (not the question's) source ``k``'s closest sentence has."""
-            own = notion_terms(KEY_RX.sub(" ", without_list_markers(claim))) - asked_terms
+            own = claim_words(claim)[1]
             return max((len(own & st) for _, st in passage_sentences(k)), default=0)
 
         def status_without_source(f: Figure) -> CheckStatus:
@@ -511,7 +516,7 @@ class ChatEngine:
             if not keys and stated:
                 source_key = next((k for k in by_key if states_all(k, stated, sentence)), None)
                 if source_key:
-                    sentence = re.sub(r"(\s*)([.!?؟]?)\s*$", lambda m: f" [{source_key}]{m.group(2)}", sentence.rstrip(), count=1)
+                    sentence = with_key(sentence, source_key, ".!?؟")
                     keys = [source_key]
                     warnings.append(f"Citation ajoutée d'après les chiffres : {label(source_key)}.")
                 else:
@@ -528,7 +533,7 @@ class ChatEngine:
             if not keys and not stated:
                 origin = copied_source(sentence)
                 if origin:
-                    sentence = re.sub(r"(\s*)([.!?؟:;]?)\s*$", lambda m: f" [{origin}]{m.group(2)}", sentence.rstrip(), count=1)
+                    sentence = with_key(sentence, origin, ".!?؟:;")
                     keys = [origin]
                     warnings.append(f"Citation ajoutée d'après le texte repris : {label(origin)}.")
             elif keys and not stated and all(k in by_key for k in keys):
@@ -898,6 +903,11 @@ def _as_question(part: str, lang: str) -> str:
     if part and part[-1] not in "?؟.!":
         part += {"ar": "؟", "fr": " ?"}.get(lang, "?")
     return part[:1].upper() + part[1:]
+
+
+def with_key(sentence: str, key: str, ends: str) -> str:
+    """The sentence with ``[key]`` before its final punctuation (one of ``ends``), or at its end."""
+    return re.sub(rf"(\s*)([{re.escape(ends)}]?)\s*$", lambda m: f" [{key}]{m.group(2)}", sentence.rstrip(), count=1)
 
 
 def chat_filters(filters: Filters | None) -> Filters:

@@ -96,11 +96,8 @@ _AR_WORD = re.compile(r"[\u0621-\u064A\u064B-\u0652\u0670]+")
 
 
 def _arabic_number_value(word: str) -> int | None:
-    """The value of one Arabic number word (with « و » and, for tens, « ال » in front), else None."""
-    from rag.lexical import normalise
-
-    w = normalise(word)
-    for bare in dict.fromkeys([w, w[1:] if w.startswith("و") else w]):
+    """The value of one normalised Arabic number word (with « و » and, for tens, « ال » in front), else None."""
+    for bare in dict.fromkeys([word, word[1:] if word.startswith("و") else word]):
         for table in (_AR_UNITS, _AR_TEN, _AR_TENS, _AR_HUNDREDS, _AR_THOUSANDS):
             if bare in table:
                 return table[bare]
@@ -111,31 +108,29 @@ def _arabic_number_value(word: str) -> int | None:
 
 def arabic_digits_for_words(text: str) -> str:
     """« ثماني وأربعين ساعة » → « 48 ساعة », « ثلاثة آلاف » → « 3000 », « ساعتين » → « 2 ساعات »."""
-    from rag.lexical import normalise
-
     words = list(_AR_WORD.finditer(text))
+    folded = [normalise(m.group(0)) for m in words]
+    values = [_arabic_number_value(w) for w in folded]
     out, last, i = [], 0, 0
     while i < len(words):
-        value = _arabic_number_value(words[i].group(0))
-        if value is None:
-            dual = _AR_DUALS.get(normalise(words[i].group(0)))
+        if values[i] is None:
+            dual = _AR_DUALS.get(folded[i])
             if dual:
                 out += [text[last:words[i].start()], f"2 {dual}"]
                 last = words[i].end()
             i += 1
             continue
-        if value == 10 and i > 0 and normalise(words[i - 1].group(0)).startswith("ال"):
+        if values[i] == 10 and i > 0 and folded[i - 1].startswith("ال"):
             i += 1  # « السادسة عشرة »: the second word of an ordinal, not ten
             continue
         total, current, j = 0, 0, i
         while j < len(words):
             if j > i and not text[words[j - 1].end():words[j].start()].isspace():
                 break  # a run is only words parted by spaces
-            word = normalise(words[j].group(0))
-            v = _arabic_number_value(words[j].group(0))
+            v = values[j]
             if v is None:
                 break
-            if j > i and not word.startswith("و") and not (v == 10 and 0 < current < 10) and v < 1000:
+            if j > i and not folded[j].startswith("و") and not (v == 10 and 0 < current < 10) and v < 1000:
                 break  # « ثلاثة عشر » goes on, « خمسة ستة » does not
             if v >= 1000:
                 total += max(current, 1) * v if v == 1000 else v
