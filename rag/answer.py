@@ -19,9 +19,10 @@ from rag import prompts
 from rag.figures import Figure, canonical_number, figures_in, unsupported
 from rag.ingest import detect_lang
 from rag.model_text import (KEY_RX, answer_language, answer_sentences, cut_repetition, echoes_question, keys_for_typed_references,
-                            looping, names_article, negated, sanitise_model_text, split_sentences, tidy_model_references,
+                            looping, names_article, negated, sanitise_model_text, tidy_model_references,
                             without_list_markers, without_repeats)
 from rag.retrieve import Filters, Hit
+from rag.structure import passage_body, passage_sentences
 
 log = logging.getLogger(__name__)
 
@@ -387,7 +388,7 @@ class ChatEngine:
 
         @functools.cache
         def source_sentences(k: str) -> list[str]:
-            return split_sentences(by_key[k][0].text)
+            return passage_sentences(by_key[k][0].text)
 
         @functools.cache
         def sentence_figures(k: str) -> list[list[Figure]]:
@@ -447,10 +448,9 @@ class ChatEngine:
         asked_terms = notion_terms(f"{question} {prompt_question}")
 
         @functools.cache
-        def passage_sentences(k: str) -> list[tuple[str, set[str]]]:
+        def copy_units(k: str) -> list[tuple[str, set[str]]]:
             """Each sentence of source ``k``'s body (line breaks of the PDF joined) with its content words."""
-            text = by_key[k][0].text
-            body = re.sub(r"\s+", " ", text.split("\n", 1)[1] if "\n" in text else text)
+            body = " ".join(passage_body(by_key[k][0].text).split())
             return [(sent, notion_terms(sent)) for sent, _ in answer_sentences(body)]  # a numbered list stays one sentence
 
         @functools.cache
@@ -471,7 +471,7 @@ class ChatEngine:
             for k, (hit, _) in by_key.items():
                 if hit.lang and hit.lang != lang:
                     continue
-                best = max(((len(own & st), len(terms & st) / len(terms), k, sent) for sent, st in passage_sentences(k)),
+                best = max(((len(own & st), len(terms & st) / len(terms), k, sent) for sent, st in copy_units(k)),
                            default=(0, 0.0, k, ""))
                 if best[0] >= max(1, len(own) * OWN_WORDS_SHARE) and best[1] >= CLAIM_WORDS_SHARE:
                     scores.append(best)
@@ -493,7 +493,7 @@ class ChatEngine:
         def own_words_in(claim: str, k: str) -> int:
             """How many of the claim's own words (not the question's) source ``k``'s closest sentence has."""
             own = claim_words(claim)[1]
-            return max((len(own & st) for _, st in passage_sentences(k)), default=0)
+            return max((len(own & st) for _, st in copy_units(k)), default=0)
 
         def status_without_source(f: Figure) -> CheckStatus:
             if any(not unsupported([f], evidence, exact_period=True) for k in by_key for evidence in sentence_figures(k)):
@@ -602,12 +602,14 @@ class ChatEngine:
         from rag.lexical import tokenize
 
         wanted = set(tokenize(question))
-        relied = {c.figure for c in checks if c.status in (CheckStatus.SUPPORTED, CheckStatus.COMPUTED)}
+        # the figures the answer relies on: a check's figure as written (« 8 jours »), or a calculator's bare value with its unit
+        relied = [f for c in checks if c.status in (CheckStatus.SUPPORTED, CheckStatus.COMPUTED)
+                  for f in (figures_in(c.figure, lang) or [Figure(canonical_number(c.figure), (c.unit or "").lower())])]
         quotes = []
         embedder = getattr(self.retriever, "embedder", None)
         query_vector = None
         for hit in hits:
-            sentences = [x.strip() for x in QUOTE_SPLIT.split(hit.text) if len(x.strip()) > 3]
+            sentences = [x for x in passage_sentences(hit.text, clauses=True) if len(x) > 3]
             if not sentences:
                 continue
             figures = [figures_in(x, hit.lang or lang) for x in sentences]
@@ -625,7 +627,7 @@ class ChatEngine:
                 words = set(tokenize(sentences[i]))
                 overlap = len(wanted & words) / max(1.0, len(wanted)) if wanted else 0.0
                 has_unit = any(f.unit for f in figures[i])
-                relies = any(f.label() in relied for f in figures[i])
+                relies = any(f.agrees_with(r) for f in figures[i] for r in relied)
                 return float(similarity[i]) + overlap + (0.3 if has_unit else 0.0) + (1.0 if relies else 0.0)
 
             ranked = sorted(range(len(sentences)), key=lambda i: -score(i))
@@ -856,7 +858,6 @@ class ChatEngine:
 # the parts of a question share one answer's token budget, but each may write a few sentences
 PART_MIN_TOKENS = 120
 # sentence ends, but not after the abbreviations of references (« C. trav. art. 350 », « p. 12 »)
-QUOTE_SPLIT = re.compile(r"(?<!\bC\.)(?<!\bart\.)(?<!\bp\.)(?<!trav\.)(?<!\bn°\.)(?<!\bal\.)(?<=[.;:!?؟])\s+(?!\d)|\n+")
 FICHE_REFERENCE = re.compile(r"C\.\s*trav\.?,?\s*art\.\s*(\d+(?:-\d+)?)")
 OFFICIAL_CODE_SOURCES = ("ma_code_travail_fr_2011.pdf", "ma_mudawwana_shughl_ar_2021.pdf")
 # the union's own clause templates are proposals, never a legal source for an answer

@@ -17,6 +17,7 @@ from rag.answer import ChatEngine, Citation, citation_label
 from rag.library import UNIT_FAMILIES, UNIT_SYMBOLS, ClauseTemplate, FloorRule, find_template, format_value, render_model
 from rag.lexical import tokenize
 from rag.retrieve import Filters, Hit
+from rag.structure import passage_body, passage_sentences
 
 log = logging.getLogger(__name__)
 
@@ -76,18 +77,6 @@ def unapplied_qualifiers(demand: str, label: str) -> list[str]:
     return [m.group(0) for m in QUALIFIER_RX.finditer(demand) if not set(tokenize(m.group(0))) <= carried]
 
 
-# a sentence ends at . ; : — not after the abbreviations of a reference (« C. trav. art. 350 », « p. 121 »)
-SENTENCE_BREAK = re.compile(r"(?<![\s(]C\.)(?<!\btrav\.)(?<!\bart\.)(?<!\bp\.)(?<!\bn°\.)(?<=[.;:])\s+")
-
-
-def passage_body(text: str) -> str:
-    """A stored passage without its heading-path lines (« Code du travail > Livre II … > Article 184 »,
-    one per piece when an article's pieces are joined): what the article says, not where it stands."""
-    lines = text.split("\n")
-    body = [line for n, line in enumerate(lines) if not (" > " in line or (n == 0 and re.match(r"^\s*(?:Article|Art\.|المادة)\s", line) and len(lines) > 1))]
-    return "\n".join(body) if any(line.strip() for line in body) else text
-
-
 def comparable_figures(comparables: list[Citation], family: str, most: int = 3) -> str:
     """What each comparable text states in the parameter's unit (« IDCC 2098, art. 4 : 25 % ; 15 % »):
     the figures to compare with, not only where they are; "—" when none states one in that unit."""
@@ -106,7 +95,7 @@ def rule_rationale(checks: list["Check"], citations: list[Citation]) -> str:
     each figure of the clause stands against the statutory floor."""
     parts = []
     for c in citations[:3]:
-        sentences = [s for s in SENTENCE_BREAK.split(" ".join(passage_body(c.text).split())) if len(s) > 20]
+        sentences = [s for s in passage_sentences(c.text, clauses=True) if len(s) > 20]
         stated = next((s for s in sentences if re.search(r"\d", s)), sentences[0] if sentences else "")  # the rule's figure first
         if stated:
             parts.append(f"{c.label} : « {stated[:300]} »")

@@ -17,10 +17,6 @@ from rag.ingest import detect_lang
 KEY_RX = re.compile(r"\[\s*(S\d+(?:\s*[,;]\s*S?\d+)*)\s*\]")
 
 
-def split_sentences(text: str) -> list[str]:
-    return [s for s in re.split(r"(?<=[.!?؟\n])\s+", text) if s.strip()]
-
-
 # a list item's marker: « 1. », « 2) », « a) », « - », « • » (it numbers the item, it states nothing)
 LIST_MARKER = re.compile(r"^\s*(?:[-*•]\s+|\(?\d{1,2}[.)](?=\s)\s*|\(?[a-zA-Z][.)](?=\s)\s*)")
 _ANSWER_BREAK = re.compile(r"(?<=[.!?؟])[ \t]+|[ \t]*\n\s*")

@@ -436,3 +436,45 @@ def chunk_units(doc: LoadedDocument, units: list[Unit], encoding, max_tokens: in
                 )
             )
     return chunks
+
+
+def passage_body(text: str) -> str:
+    """A stored passage without its heading-path lines (« Code du travail > Livre II … > Article 184 »,
+    one per piece when an article's pieces are joined) and without the OCR notice: what the article
+    says, not where it stands."""
+    lines = text.split("\n")
+    body = [line for n, line in enumerate(lines)
+            if not (" > " in line or line == UNCERTAIN_NOTICE
+                    or (n == 0 and re.match(r"^\s*(?:Article|Art\.|المادة)\s", line) and len(lines) > 1))]
+    return "\n".join(body) if any(line.strip() for line in body) else text
+
+
+# a list item opens a line: « 1. », « 2) », « 3° », « 1 – », « - », « • », « a) », « أ) »
+_ITEM_START = r"\s*(?:\d{1,3}\s*[.)°]|\d{1,3}\s+[-–—]|[-–—•*]|[a-z][.)]|[\u0621-\u064A]\s*[)\-–])\s"
+# a point after these is an abbreviation's (« C. trav. art. 350 », « p. 121 », « n°. 5 »), not a sentence end
+_NO_END_AFTER = r"(?<![\s(]C\.)(?<!^C\.)(?<!\btrav\.)(?<!\bart\.)(?<!\barts\.)(?<!\bp\.)(?<!\bn°\.)(?<!\bal\.)"
+_SENTENCE_BREAK = re.compile(rf"{_NO_END_AFTER}(?<=[.!?؟])\s+|(?<=[;؛])[ \t]*\n\s*|\n(?={_ITEM_START})|\n\s*\n")
+_MARKER_ONLY = re.compile(r"^\s*(?:\d{1,3}|[a-z])[.)°]?\s*$")
+_CLAUSE_BREAK = re.compile(r"(?<=[;؛])\s+|(?<=:)\s+(?!\d)")
+
+
+def passage_sentences(text: str, clauses: bool = False) -> list[str]:
+    """The sentences and list items of a stored passage, heading lines dropped, each on one line.
+
+    A PDF keeps its line breaks; a break inside a sentence is a space (« la mise à pied pour une
+    durée\\nn'excédant pas huit jours » is one sentence); a line that opens with an item marker, or
+    that follows a line ending in « ; », starts a new one. With ``clauses`` the pieces are cut further at « ; » and at « : » not followed by a
+    figure (the clauses of « 5 % après deux ans ; 10 % après cinq ans »): the unit a quote shows."""
+    sentences: list[str] = []
+    for sentence in _SENTENCE_BREAK.split(passage_body(text)):
+        if sentences and _MARKER_ONLY.match(sentences[-1]):
+            sentences[-1] += " " + sentence  # « 1. » was cut from its item by its own point
+        else:
+            sentences.append(sentence)
+    pieces = []
+    for sentence in sentences:
+        for piece in (_CLAUSE_BREAK.split(sentence) if clauses else [sentence]):
+            piece = " ".join(piece.split())
+            if piece:
+                pieces.append(piece)
+    return pieces

@@ -10,10 +10,11 @@ import pytest
 from typer.testing import CliRunner
 
 from rag.answer import Citation
-from rag.draft import SENTENCE_BREAK, Clause, Drafter, comparable_figures, parse_quantities
+from rag.draft import Clause, Drafter, comparable_figures, parse_quantities
 from rag.export import Agreement, agreement_docx, agreement_markdown, atomic_write_bytes, export_agreement, safe_filename
 from rag.library import find_template, load_library, load_rules
 from rag.settings import PROJECT_ROOT
+from rag.structure import passage_sentences
 from tests.conftest import RecordingFake
 
 LIBRARY = load_library(PROJECT_ROOT / "corpus" / "clauses")
@@ -243,11 +244,11 @@ def test_comparison_shows_what_each_comparable_states_in_the_parameters_unit():
 
 def test_a_quoted_sentence_is_not_cut_inside_a_reference():
     text = "La prime est due (C. trav. art. 350, p. 121) chaque mois. Elle suit le salaire."
-    assert SENTENCE_BREAK.split(text) == ["La prime est due (C. trav. art. 350, p. 121) chaque mois.", "Elle suit le salaire."]
+    assert passage_sentences(text, clauses=True) == ["La prime est due (C. trav. art. 350, p. 121) chaque mois.", "Elle suit le salaire."]
 
 
 def test_joined_pieces_lose_every_heading_path_line():
-    from rag.draft import passage_body
+    from rag.structure import passage_body
 
     joined = ("Code > Livre II > Article 353 (partie 1/2)\nPour le calcul de la prime, sont pris en compte le salaire.\n"
               "Code > Livre II > Article 353 (partie 2/2)\n6. des indemnités de déplacement.")

@@ -597,3 +597,24 @@ def test_a_half_copied_label_with_article_and_page_becomes_the_key():
     assert keys_for_typed_references("النص هو: ق. trav. (AR), art. 497, p. 131", sources).split() == ["النص", "هو:", "[S1]"]
     # an article no given source holds stays as the model wrote it
     assert "art. 184, p. 12" in keys_for_typed_references("Selon l'art. 184, p. 12 du code.", sources)
+
+
+def test_a_quote_is_the_whole_item_not_a_pdf_line_and_backs_its_figure(engine, tmp_path):
+    """Art. 37 as the official PDF wraps it: « … la mise à pied pour une durée » / « n'excédant pas huit
+    jours; ». The quote is the whole item, and the item backs « huit jours » of the mise à pied."""
+    from rag.ingest import load_path
+    from rag.structure import parse_units
+    from tests.conftest import CODE_FR, need_shared
+
+    need_shared(CODE_FR)
+    article = next(u for u in parse_units(load_path(CODE_FR, 10**9, 5000)) if u.article == "37")
+    assert "pour une durée\nn'excédant pas huit jours" in article.text  # the wrapped line of the PDF
+    law_37 = indexed_text(engine, tmp_path / "code_extrait.txt", "Article 37\n" + article.text)
+    question = "Quelle est la durée maximale d'une mise à pied disciplinaire ?"
+    engine, _ = chat(law_37, "PLACEHOLDER")
+    key = key_of(engine.ask(question), "37")
+    engine, _ = chat(law_37, f"La mise à pied disciplinaire ne peut excéder huit jours [{key}].")
+    answer = engine.ask(question)
+    assert "à vérifier" not in answer.text and "art. 37" in answer.text
+    assert [c.status for c in answer.checks] == [CheckStatus.SUPPORTED]
+    assert "la mise à pied pour une durée n'excédant pas huit jours" in answer.quotes[0].text

@@ -201,3 +201,34 @@ def test_unit_offsets_point_into_the_document_text(french_code_units):
     for unit in units[::25]:
         if unit.text:
             assert unit.text[:40] in full[unit.start:unit.end + 1], unit.heading
+
+
+def _chunk_of(units, path, article):
+    doc = load_path(path, 10**9, 5000)
+    chunks = chunk_units(doc, units, get_encoding(str(PROJECT_ROOT / ".cache" / "tiktoken")), 256, 32)
+    return next(c for c in chunks if c.article == article)
+
+
+def test_passage_sentences_join_the_pdf_lines_and_keep_the_items(french_code_units, arabic_code_units):
+    """The PDF wraps « la mise à pied pour une durée » and « n'excédant pas huit jours » on two lines:
+    one sentence, one item of art. 37; the heading path is not a sentence."""
+    from rag.structure import passage_sentences
+
+    french = passage_sentences(_chunk_of(french_code_units, CODE_FR, "37").text)
+    assert "3. un deuxième blâme ou la mise à pied pour une durée n'excédant pas huit jours;" in french
+    assert french[0].startswith("L'employeur peut prendre l'une des sanctions disciplinaires suivantes")
+    assert not any(" > " in s or "\n" in s for s in french)
+    assert [s[:2] for s in french[1:5]] == ["1.", "2.", "3.", "4."]  # « 1. » stays with its item
+    arabic = passage_sentences(_chunk_of(arabic_code_units, CODE_AR, "37").text)
+    assert any("التوقيف عن الشغل مدة لا تتعدى ثمانية أيام" in s and s.startswith("3 –") for s in arabic)
+    clauses = passage_sentences(_chunk_of(french_code_units, CODE_FR, "350").text, clauses=True)
+    assert "- 10 % du salaire versé, après cinq ans de service ;" in clauses  # a quote shows one bracket
+
+
+def test_passage_sentences_do_not_end_at_a_reference():
+    from rag.structure import passage_sentences
+
+    text = "Code > Article 9\nLa prime est due (C. trav. art. 350, p. 121) chaque\nmois. Elle suit le salaire ; elle est versée :\n44 heures."
+    assert passage_sentences(text) == ["La prime est due (C. trav. art. 350, p. 121) chaque mois.",
+                                       "Elle suit le salaire ; elle est versée : 44 heures."]
+    assert passage_sentences(text, clauses=True)[1:] == ["Elle suit le salaire ;", "elle est versée : 44 heures."]
