@@ -36,6 +36,8 @@ PERIOD_WORDS = {
 _UNIT = sorted(((w, fam) for fam, words in UNIT_WORDS.items() for w in words), key=lambda p: -len(p[0]))
 _PERIOD = sorted(((w, p) for p, words in PERIOD_WORDS.items() for w in words), key=lambda p: -len(p[0]))
 NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:[ \u202f\xa0.]\d{3})+(?:,\d+)?|\d+(?:[.,]\d+)?)(?![\d])")
+# an hour of the day with its minutes: « 21:00 », « 6:30 », « 21h30 », « 22 h 30 »
+CLOCK_TIME = re.compile(r"(?<![\w.,:])([01]?\d|2[0-4]) ?(?::|h) ?([0-5]\d)(?![\d:])")
 ORDINAL_SUFFIX = re.compile(r"^(?:er|ere|eres|e|eme|es|nd|st|rd|th)\b")
 # a number right after these words names a text or a part of it: a reference, not a figure
 REFERENCE_BEFORE = re.compile(
@@ -172,15 +174,25 @@ def figures_in(text: str, lang: str = "fr") -> list[Figure]:
     """Every figure of a text with its unit and period; references (art. 53, p. 12, n° 2-04-570) skipped."""
     converted = digits_for_words(re.sub(r"\[\s*\d+\s*\]", " ", text), lang)  # « [1] » list markers are not figures
     plain = normalise(converted)
-    out: list[Figure] = []
+    found_at: list[tuple[int, Figure]] = []
+    clocks = [(m.start(), m.end()) for m in CLOCK_TIME.finditer(plain)]
+    for m in CLOCK_TIME.finditer(plain):  # « 21:00 », « 21h30 », « 22 h 30 »: an hour of the day
+        value = canonical_number(str(int(m.group(1)) + int(m.group(2)) / 60))
+        found_at.append((m.start(), Figure(value, "hours", "", m.group(0))))
     for match in NUMBER.finditer(plain):
+        if any(start <= match.start() < end for start, end in clocks):
+            continue
         if REFERENCE_BEFORE.search(plain[max(0, match.start() - 12):match.start()]):
             continue
         if re.match(r"[-./]\d", plain[match.end():match.end() + 2]) or re.search(r"\d[-/]$", plain[:match.start()]):
             continue  # 2-04-570, 29/12/2004
         rest = plain[match.end():]
-        if ORDINAL_SUFFIX.match(rest):
-            continue  # « 1ères », « 2e »: an ordinal, not a quantity
+        ordinal = ORDINAL_SUFFIX.match(rest)
+        if ordinal:
+            rest = rest[ordinal.end():]
+            if ordinal.group(0).endswith("s") or not _starts_with(rest.lstrip(), _UNIT):
+                continue  # « 1ères années », « 2e alinéa »: an ordinal, not a quantity
+            # « après la 4e heure de travail », « la 5e année »: as many units as the ordinal counts
         unit, period, end = "", "", match.end()
         cursor = rest.lstrip()
         for _ in range(3):  # « 5 premières années », « 10 jours ouvrables »
@@ -204,8 +216,8 @@ def figures_in(text: str, lang: str = "fr") -> list[Figure]:
             found = _starts_with(re.sub(r"^(?:(?:de travail|of work|de salaire|du salaire|effectif|effectives?)\s+)+", "", cursor), _PERIOD)
             if found:
                 period = found[1]
-        out.append(Figure(value, unit, period, plain[match.start():end].strip()))
-    return _sentence_periods(plain, out)
+        found_at.append((match.start(), Figure(value, unit, period, plain[match.start():end].strip())))
+    return _sentence_periods(plain, [f for _, f in sorted(found_at, key=lambda p: p[0])])
 
 
 def _sentence_periods(plain: str, figures: list[Figure]) -> list[Figure]:

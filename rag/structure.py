@@ -463,8 +463,9 @@ def passage_sentences(text: str, clauses: bool = False) -> list[str]:
 
     A PDF keeps its line breaks; a break inside a sentence is a space (« la mise à pied pour une
     durée\\nn'excédant pas huit jours » is one sentence); a line that opens with an item marker, or
-    that follows a line ending in « ; », starts a new one. With ``clauses`` the pieces are cut further at « ; » and at « : » not followed by a
-    figure (the clauses of « 5 % après deux ans ; 10 % après cinq ans »): the unit a quote shows."""
+    that follows a line ending in « ; », starts a new one. With ``clauses`` the pieces are cut further
+    at « ; » and at « : » not followed by a figure (the brackets of « 5 % après deux ans ; 10 % après
+    cinq ans »): the unit a quote shows."""
     sentences: list[str] = []
     for sentence in _SENTENCE_BREAK.split(passage_body(text)):
         if sentences and _MARKER_ONLY.match(sentences[-1]):

@@ -458,6 +458,10 @@ def test_a_claim_in_another_language_is_cited_where_the_embedder_places_it(law):
     _, cited, warnings, checks = chat_engine.check_citations("Part-time work lasts 15 minutes at least.", fitted, "", "en")
     assert not cited  # « 15 minutes » is stated, but in the sentence about breaks, not part-time work
     assert [c.status for c in checks] == [CheckStatus.OTHER_SUBJECT]
+    # a claim joining both sentences is as close to each: each figure is backed by its own sentence
+    _, cited, _, checks = chat_engine.check_citations("Part-time work is 24 hours a week at least, with a 15-minute break.",
+                                                      fitted, "", "en")
+    assert [c.article for c in cited] == ["6"] and [c.status for c in checks] == [CheckStatus.SUPPORTED] * 2
 
 
 # ---- sentences the model copied, lists, references it typed -------------------------------------
@@ -618,3 +622,39 @@ def test_a_quote_is_the_whole_item_not_a_pdf_line_and_backs_its_figure(engine, t
     assert "à vérifier" not in answer.text and "art. 37" in answer.text
     assert [c.status for c in answer.checks] == [CheckStatus.SUPPORTED]
     assert "la mise à pied pour une durée n'excédant pas huit jours" in answer.quotes[0].text
+
+
+def test_hours_of_the_day_and_ordinal_units_are_figures_with_their_unit():
+    from rag.figures import figures_in, unsupported
+
+    def read(text, lang="fr"):
+        return [(f.value, f.unit) for f in figures_in(text, lang)]
+
+    assert read("between 21:00 and 6:00", "en") == [("21", "hours"), ("6", "hours")]  # not 21, 00, 6, 00
+    assert read("de 21h30 à 6 h 15") == [("21.5", "hours"), ("6.25", "hours")]
+    assert not unsupported(figures_in("between 21:00 and 06:00", "en"), figures_in("entre 21 heures et 6 heures"))
+    assert unsupported(figures_in("between 22:00 and 7:00", "en"), figures_in("entre 21 heures et 6 heures"))
+    assert read("au plus tard après la 4e heure de travail effectif") == [("4", "hours")]
+    assert read("le 2e alinéa du 1er article") == [] and read("les 1ères années") == []
+
+
+def test_a_sentence_joining_two_sentences_of_one_article_is_cited_to_it(engine, tmp_path):
+    """The call-centre amendment's art. 5 gives the lunch break in one sentence (45 minutes) and when it
+    is taken in the next (« après la 4e heure de travail effectif »): a model sentence stating both is
+    backed by the article, figure by figure."""
+    from tests.conftest import SHARED_CORPUS, need_shared
+
+    amendment = SHARED_CORPUS / "fr_idcc2098_avenant_2002-06-20_centres_appels.md"
+    need_shared(amendment)
+    text = amendment.read_text(encoding="utf-8")
+    assert "pause déjeuner minimale de 45 minutes" in text and "après la 4e heure de travail effectif" in text
+    indexed = indexed_text(engine, tmp_path / amendment.name, text)
+    chat_engine, _ = chat(indexed, "La pause déjeuner dure au moins 45 minutes et elle est prise au plus tard après "
+                                   "4 heures de travail effectif.")
+    answer = chat_engine.ask("Dans l'avenant centres d'appels, combien dure la pause déjeuner et quand est-elle prise ?")
+    assert [c.article for c in answer.citations] == ["5"] and "à vérifier" not in answer.text
+    assert {c.figure: c.status for c in answer.checks} == {"45 minutes": CheckStatus.SUPPORTED, "4 heures": CheckStatus.SUPPORTED}
+    chat_engine, _ = chat(indexed, "La pause déjeuner dure au moins 45 minutes et elle est prise au plus tard après "
+                                   "5 heures de travail effectif.")
+    answer = chat_engine.ask("Dans l'avenant centres d'appels, combien dure la pause déjeuner et quand est-elle prise ?")
+    assert not answer.citations and "à vérifier" in answer.text  # one figure the article does not state: no citation
