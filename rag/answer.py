@@ -116,6 +116,7 @@ class Answer:
     quotes: list[Quote] = field(default_factory=list)
     checks: list[FigureCheck] = field(default_factory=list)
     calculation: dict | None = None  # set when a legal calculator answered (rag.calc)
+    model_text: list[str] = field(default_factory=list)  # what the model wrote, before the checks: one text per part
 
     def excerpts(self) -> list[Citation]:
         """What the reader is offered to open: the citations, or, when no sentence kept one (each
@@ -137,6 +138,7 @@ class Answer:
             "not_found": self.not_found,
             "partial": self.partial,
             "calculation": self.calculation,
+            "model_text": list(self.model_text),
         }
 
 
@@ -779,7 +781,7 @@ class ChatEngine:
         sources = [self._citation(key, hit) for key, hit, _ in fitted]
         quoted = [hit for key, hit, _ in fitted if any(c.key == key for c in citations)] or [fitted[0][1]]
         quotes = self.select_quotes(standalone, quoted, checks, lang)
-        yield Answer(question, text, lang, citations, warnings, sources, standalone, False, partial, quotes, checks)
+        yield Answer(question, text, lang, citations, warnings, sources, standalone, False, partial, quotes, checks, model_text=[raw])
 
     def official_for_fiches(self, hits: list[Hit]) -> list[Hit]:
         """A project fiche summarises articles: when the official text of an article it cites is
@@ -907,6 +909,7 @@ def merge_parts(question: str, standalone: str, lang: str, parts: list[AnswerPar
         partial=any(a.partial for a in answers),
         quotes=quotes,
         checks=[c for a in answers for c in a.checks],
+        model_text=[t for a in answers for t in a.model_text],
     )
 
 

@@ -782,7 +782,7 @@ def _run_product(qa: QA, chat_engine) -> dict:
         "warnings": list(final.warnings),
         "checks": score_answer(qa, final),
     })
-    for extra in ("quotes", "checks", "calculation"):
+    for extra in ("quotes", "checks", "calculation", "model_text"):
         if extra in data:
             row[f"answer_{extra}"] = data[extra]
     return row

@@ -178,6 +178,8 @@ def test_rag_ask_json_has_quotes_and_checks(tmp_path, monkeypatch):
     assert {"quotes", "checks"} <= set(data)
     assert data["quotes"] and {"source", "article", "text"} <= set(data["quotes"][0])
     assert data["checks"] and {"figure", "unit", "status", "source"} <= set(data["checks"][0])
+    assert len(data["model_text"]) == 1 and "[S1]" in data["model_text"][0]  # the model's words before the checks
+    assert "[S1]" not in data["answer"]
 
 
 CLAUSE = """---
