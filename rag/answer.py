@@ -22,7 +22,7 @@ from rag.model_text import (KEY_RX, answer_language, answer_sentences, cut_repet
                             looping, names_article, negated, sanitise_model_text, tidy_model_references,
                             without_list_markers, without_repeats)
 from rag.retrieve import Filters, Hit
-from rag.structure import passage_body, passage_sentences
+from rag.structure import passage_body, passage_sentences, with_lead_ins
 
 log = logging.getLogger(__name__)
 
@@ -415,8 +415,8 @@ class ChatEngine:
             source's (« 45 minutes … after the 4th hour »): each figure may come from its own sentence."""
             return all(states(k, f, claim) for f in figures)
 
-        def states(k: str, figure: Figure, claim: str) -> bool:
-            stating = [i for i, evidence in enumerate(sentence_figures(k)) if not unsupported([figure], evidence, exact_period=True)]
+        def states(k: str, figure: Figure, claim: str, exact_period: bool = True) -> bool:
+            stating = [i for i, evidence in enumerate(sentence_figures(k)) if not unsupported([figure], evidence, exact_period=exact_period)]
             if any(shares_notion(claim_terms(claim), sentence_terms(k)[i]) for i in stating):
                 return True
             hit = by_key[k][0]
@@ -432,7 +432,8 @@ class ChatEngine:
 
         @functools.cache
         def sentence_terms(k: str) -> list[set[str]]:
-            return [notion_terms(sent) for sent in source_sentences(k)]
+            """The content words of each sentence of source ``k``; a list item's include its list's opening sentence."""
+            return [notion_terms(sent) for sent in with_lead_ins(source_sentences(k))]
 
         @functools.cache
         def closest_sentences(k: str, claim: str) -> list[int]:
@@ -569,6 +570,13 @@ class ChatEngine:
             if known and stated:
                 evidence = [f for k in known for f in source_figures(k)]
                 missing = unsupported(stated, evidence)
+                # a figure the cited text states about something else (« 10 % » of a severance bracket
+                # for a monthly benefit) backs nothing: it is checked like a figure the text lacks
+                # (« Elle est de 50 % [S1] » says what it speaks of in the question only: then the question says it)
+                about = sentence if len(claim_terms(sentence)) >= 2 else f"{sentence} {question}"
+                off_subject = [f for f in stated if f not in missing
+                               and not any(states(k, f, about, exact_period=False) for k in known)]
+                missing += off_subject
                 # small models often cite the neighbouring source: the citation moves only to a
                 # given source one of whose sentences states every figure with its unit
                 better = next((k for k in by_key if k not in known and states_all(k, stated, sentence)), None) if missing else None
@@ -576,12 +584,14 @@ class ChatEngine:
                     warnings.append(f"Citation corrigée : {', '.join(label(k) for k in known)} → {label(better)} "
                                     f"(seul ce texte contient {', '.join(f.label() for f in missing)}).")
                     sentence = KEY_RX.sub(lambda m: f"[{better}]", sentence)
-                    known, missing = [better], []
+                    known, missing, off_subject = [better], [], []
                     evidence = source_figures(better)
                 for f in stated:
                     hit = by_key[known[0]][0]
                     if f not in missing:
                         checks.append(FigureCheck(f.label(), f.unit, CheckStatus.SUPPORTED, hit.source, hit.article))
+                    elif f in off_subject:
+                        checks.append(FigureCheck(f.label(), f.unit, CheckStatus.OTHER_SUBJECT, hit.source, hit.article))
                     elif any(e.value == f.value for e in evidence):
                         checks.append(FigureCheck(f.label(), f.unit, CheckStatus.UNIT_MISMATCH, hit.source, hit.article))
                     else:
@@ -589,8 +599,12 @@ class ChatEngine:
                 if missing:
                     doubtful = True
                     refs = ", ".join(label(k) for k in known)
-                    warnings.append(f"Chiffre(s) {', '.join(f.label() for f in missing)} absent(s) du texte cité ({refs}) "
-                                    "avec cette unité : à vérifier.")
+                    absent = [f.label() for f in missing if f not in off_subject]
+                    if absent:
+                        warnings.append(f"Chiffre(s) {', '.join(absent)} absent(s) du texte cité ({refs}) avec cette unité : à vérifier.")
+                    if off_subject:
+                        warnings.append(f"Chiffre(s) {', '.join(f.label() for f in off_subject)} présent(s) dans le texte cité "
+                                        f"({refs}), mais à propos d'autre chose : à vérifier.")
             if not doubtful:
                 for k in known:
                     if k not in used:

@@ -454,6 +454,7 @@ _ITEM_START = r"\s*(?:\d{1,3}\s*[.)°]|\d{1,3}\s+[-–—]|[-–—•*]|[a-z][.
 # a point after these is an abbreviation's (« C. trav. art. 350 », « p. 121 », « n°. 5 »), not a sentence end
 _NO_END_AFTER = r"(?<![\s(]C\.)(?<!^C\.)(?<!\btrav\.)(?<!\bart\.)(?<!\barts\.)(?<!\bp\.)(?<!\bn°\.)(?<!\bal\.)"
 _SENTENCE_BREAK = re.compile(rf"{_NO_END_AFTER}(?<=[.!?؟])\s+|(?<=[;؛])[ \t]*\n\s*|\n(?={_ITEM_START})|\n\s*\n")
+_ITEM = re.compile(_ITEM_START)
 _MARKER_ONLY = re.compile(r"^\s*(?:\d{1,3}|[a-z])[.)°]?\s*$")
 _CLAUSE_BREAK = re.compile(r"(?<=[;؛])\s+|(?<=:)\s+(?!\d)")
 
@@ -479,3 +480,17 @@ def passage_sentences(text: str, clauses: bool = False) -> list[str]:
             if piece:
                 pieces.append(piece)
     return pieces
+
+
+def with_lead_ins(sentences: list[str]) -> list[str]:
+    """Each of ``sentences`` (:func:`passage_sentences`) with, for a list item, the sentence that opens
+    its list (« … une prime d'ancienneté dont le montant est fixé à : » before « - 10 % du salaire
+    versé, après cinq ans de service ; »): what the item speaks of is said there."""
+    out, lead = [], ""
+    for sentence in sentences:
+        if _ITEM.match(sentence):
+            out.append(f"{lead} {sentence}" if lead else sentence)
+            continue
+        lead = sentence if sentence.rstrip().endswith(":") else ""
+        out.append(sentence)
+    return out

@@ -660,3 +660,39 @@ def test_a_sentence_joining_two_sentences_of_one_article_is_cited_to_it(engine, 
                                    "5 heures de travail effectif.")
     answer = chat_engine.ask("Dans l'avenant centres d'appels, combien dure la pause déjeuner et quand est-elle prise ?")
     assert not answer.citations and "à vérifier" in answer.text  # one figure the article does not state: no citation
+
+
+def test_a_figure_the_cited_article_states_about_something_else_is_flagged(agreement):
+    """The model cites art. 6 itself for « 3 heures » of a part-time minimum: art. 6 has « 3 heures »,
+    but of a call sequence. The figure is checked like one the text lacks: flagged, not cited."""
+    chat_engine, _ = chat(agreement, "PLACEHOLDER")
+    question = "Durée minimale du travail à temps partiel et pause après une séquence au téléphone ?"
+    calls = key_of(chat_engine.ask(question), "6")
+    chat_engine, _ = chat(agreement, f"La durée minimale du travail à temps partiel est de 3 heures [{calls}].")
+    answer = chat_engine.ask(question)
+    assert not answer.citations and "à vérifier" in answer.text
+    assert [c.status for c in answer.checks] == [CheckStatus.OTHER_SUBJECT]
+    assert any("à propos d'autre chose" in w for w in answer.warnings)
+    chat_engine, _ = chat(agreement, f"Après une séquence de 3 heures de travail au téléphone, une pause est due [{calls}].")
+    assert [c.article for c in chat_engine.ask(question).citations] == ["6"]  # the same figure, about what art. 6 says
+
+
+def test_a_list_item_speaks_of_what_its_list_opens_with(engine, tmp_path):
+    """Art. 350 of the official code: « … une prime d'ancienneté dont le montant est fixé à : » then one
+    line per bracket. « La prime d'ancienneté est fixée à 10 % du salaire » cited to it is backed by its
+    bracket (« - 10 % du salaire versé, après cinq ans de service ; »), which says nothing of a prime
+    but whose list does."""
+    from rag.ingest import load_path
+    from rag.structure import parse_units
+    from tests.conftest import CODE_FR, need_shared
+
+    need_shared(CODE_FR)
+    article = next(u for u in parse_units(load_path(CODE_FR, 10**9, 5000)) if u.article == "350")
+    assert re.search(r"prime d.ancienneté\s+dont le montant est fixé à :\n- 5% du salaire versé", article.text)
+    law_350 = indexed_text(engine, tmp_path / "code_extrait.txt", "Article 350\n" + article.text)
+    question = "Comment le montant de la prime d'ancienneté est-il fixé par le code ?"  # no years: not the calculator
+    engine, _ = chat(law_350, "PLACEHOLDER")
+    key = key_of(engine.ask(question), "350")
+    engine, _ = chat(law_350, f"La prime d'ancienneté est fixée à 10 % du salaire [{key}].")
+    answer = engine.ask(question)
+    assert answer.checks and {c.status for c in answer.checks} == {CheckStatus.SUPPORTED} and "art. 350" in answer.text
