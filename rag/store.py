@@ -357,11 +357,26 @@ class ServerCollection:
         return call
 
 
+# How wide the HNSW walk is at query time. The dense side asks for 60 candidates; with Chroma's
+# default (100) the approximate walk returned different lists to different processes on the same
+# store (the same question got other sources from one session to the next, BENCHMARKS.md session 11).
+# At 400 the list was the same in every process; the store is small enough for the wider walk to cost nothing.
+HNSW_EF_SEARCH = 400
+
+
 def open_collection(client, settings: Settings, name: str | None = None):
-    """The chunk collection (cosine space), wrapped for clear errors in server mode."""
+    """The chunk collection (cosine space), wrapped for clear errors in server mode. A collection
+    made before ``HNSW_EF_SEARCH`` gets it on opening."""
     collection = client.get_or_create_collection(
-        name=name or settings.collection, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+        name=name or settings.collection, configuration={"hnsw": {"space": "cosine", "ef_search": HNSW_EF_SEARCH}},
+        embedding_function=None,
     )
+    hnsw = (getattr(collection, "configuration_json", None) or {}).get("hnsw") or {}
+    if hnsw.get("ef_search", HNSW_EF_SEARCH) < HNSW_EF_SEARCH:
+        try:
+            collection.modify(configuration={"hnsw": {"ef_search": HNSW_EF_SEARCH}})
+        except Exception as exc:  # a read-only server, an older Chroma: searches stay approximate, nothing breaks
+            log.warning("could not widen the HNSW search of %s: %s", collection.name, exc)
     return ServerCollection(collection, settings.chroma_url) if settings.chroma_url else collection
 
 

@@ -135,3 +135,21 @@ def test_filters_by_kind_lang_source(engine, tmp_path):
     assert {h.kind for h in engine.retriever.search("heures supplémentaires", k=10, filters=Filters(kinds=["press"]))} == {"press"}
     assert {h.source for h in engine.retriever.search("heures supplémentaires", k=10, filters=Filters(sources=["loi_test.md"]))} == {"loi_test.md"}
     assert engine.retriever.search("heures supplémentaires", k=10, filters=Filters(langs=["ar"])) == []
+
+
+def test_dense_search_walks_wide_enough_to_give_every_process_the_same_candidates(settings):
+    """Chroma's default HNSW walk (ef_search 100) for 60 candidates gave different lists to different
+    processes on one store. A new collection is made with the wider walk; one made before is widened
+    when the store is opened."""
+    from rag.store import HNSW_EF_SEARCH, make_client, open_collection
+
+    client = make_client(settings)
+    made_before = client.get_or_create_collection(settings.collection, configuration={"hnsw": {"space": "cosine"}},
+                                                  embedding_function=None)
+    assert made_before.configuration_json["hnsw"]["ef_search"] == 100 < HNSW_EF_SEARCH
+    assert open_collection(client, settings).configuration_json["hnsw"]["ef_search"] == HNSW_EF_SEARCH
+    reopened = make_client(settings).get_collection(settings.collection)
+    assert reopened.configuration_json["hnsw"] == {**made_before.configuration_json["hnsw"], "ef_search": HNSW_EF_SEARCH}
+    fresh = open_collection(client, settings, name="another")
+    assert fresh.configuration_json["hnsw"]["ef_search"] == HNSW_EF_SEARCH
+    assert fresh.configuration_json["hnsw"]["space"] == "cosine"
