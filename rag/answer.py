@@ -220,9 +220,16 @@ def _unit_terms() -> frozenset[str]:
 
 def shares_notion(claim: set[str], evidence: set[str]) -> bool:
     """Whether a source sentence speaks of what a claim speaks of: two content words in common, or
-    one when the claim has no more than two (« Le préavis est de 8 jours »)."""
-    shared = len(claim & evidence)
+    one when the claim has no more than two (« Le préavis est de 8 jours »). An Arabic verb meets its
+    noun: Snowball keeps the imperfect's prefix (« يتغيب » and « التغيب » stem to « يتغيب », « تغيب »)."""
+    evidence = evidence | {_without_verb_prefix(t) for t in evidence}
+    shared = sum(1 for t in claim if t in evidence or _without_verb_prefix(t) in evidence)
     return shared >= 2 or (shared >= 1 and len(claim) <= 2)
+
+
+def _without_verb_prefix(term: str) -> str:
+    """An Arabic stem of five letters or more without the prefix of an imperfect verb (ي ت ن ا)."""
+    return term[1:] if len(term) >= 5 and term[0] in "يتنا" else term
 
 
 class ChatEngine:

@@ -696,3 +696,25 @@ def test_a_list_item_speaks_of_what_its_list_opens_with(engine, tmp_path):
     engine, _ = chat(law_350, f"La prime d'ancienneté est fixée à 10 % du salaire [{key}].")
     answer = engine.ask(question)
     assert answer.checks and {c.status for c in answer.checks} == {CheckStatus.SUPPORTED} and "art. 350" in answer.text
+
+
+def test_an_arabic_verb_meets_its_noun_in_the_article(engine, tmp_path):
+    """« يحق للأجير أن يتغيب … ساعتين في اليوم » cited to art. 48 of the Arabic code: the two hours a day
+    are in art. 49 (« تحدد رخصة التغيب … في ساعتين في اليوم »). Snowball stems the verb « يتغيب » and the
+    noun « التغيب » apart; the citation still moves to the article that states the figure."""
+    from rag.ingest import load_path
+    from rag.structure import parse_units
+    from tests.conftest import CODE_AR, need_shared
+
+    need_shared(CODE_AR)
+    units = {u.article: u for u in parse_units(load_path(CODE_AR, 10**9, 5000)) if u.article in ("48", "49")}
+    assert "ساعتين في اليوم" in units["49"].text
+    text = "".join(f"المادة {n}\n{units[n].text}\n" for n in ("48", "49"))
+    code = indexed_text(engine, tmp_path / "mudawwana_extrait.txt", text)
+    question = "كم ساعة في اليوم يحق للأجير أن يتغيب خلال أجل الإخطار للبحث عن شغل آخر؟"
+    chat_engine, _ = chat(code, "PLACEHOLDER")
+    wrong = key_of(chat_engine.ask(question), "48")
+    chat_engine, _ = chat(code, f"يحق للأجير أن يتغيب خلال أجل الإخطار للبحث عن شغل آخر ساعتين في اليوم [{wrong}].")
+    answer = chat_engine.ask(question)
+    assert [c.article for c in answer.citations] == ["49"] and "à vérifier" not in answer.text
+    assert [c.status for c in answer.checks] == [CheckStatus.SUPPORTED]
