@@ -218,6 +218,20 @@ def _unit_terms() -> frozenset[str]:
     return frozenset(tokenize(" ".join(words)) + tokenize(" ".join(["années", "année", "journée", "journées", "salariés", "salarié", "délégués", "délégué", "représentants"])))
 
 
+def pairs_otherwise(evidence: list[Figure], others: list[Figure]) -> bool:
+    """Whether a source sentence pairs its figures with another value than the claim's: « 10 % du
+    salaire versé, après cinq ans de service » does not back the « 10 % » of « 10 % après deux ans »,
+    since its one figure in years is 5. A sentence with several figures of that unit (« 45 minutes
+    entre 11 heures et 15 heures ») pairs nothing with one of them."""
+    for other in others:
+        if not other.unit:
+            continue
+        same_unit = [e for e in evidence if e.unit == other.unit]
+        if len(same_unit) == 1 and not other.agrees_with(same_unit[0]):
+            return True
+    return False
+
+
 def shares_notion(claim: set[str], evidence: set[str]) -> bool:
     """Whether a source sentence speaks of what a claim speaks of: two content words in common, or
     one when the claim has no more than two (« Le préavis est de 8 jours »). An Arabic verb meets its
@@ -419,11 +433,14 @@ class ChatEngine:
             heures » does not back « 2288 heures par semaine »), each in a sentence that speaks of what
             the model's sentence ``claim`` speaks of (:func:`shares_notion`): « 3 heures » of a rest break
             does not back « 3 heures » of a part-time minimum. A model's sentence often joins two of the
-            source's (« 45 minutes … after the 4th hour »): each figure may come from its own sentence."""
-            return all(states(k, f, claim) for f in figures)
+            source's (« 45 minutes … after the 4th hour »): each figure may come from its own sentence,
+            but not from one that pairs it with another value of the claim's other figures (:func:`pairs_otherwise`)."""
+            return all(states(k, f, claim, others=figures) for f in figures)
 
-        def states(k: str, figure: Figure, claim: str, exact_period: bool = True) -> bool:
-            stating = [i for i, evidence in enumerate(sentence_figures(k)) if not unsupported([figure], evidence, exact_period=exact_period)]
+        def states(k: str, figure: Figure, claim: str, exact_period: bool = True, others: list[Figure] = ()) -> bool:
+            others = [g for g in others if g.unit != figure.unit]  # « entre 21 h et 6 h »: two ends, not a pair
+            stating = [i for i, evidence in enumerate(sentence_figures(k))
+                       if not unsupported([figure], evidence, exact_period=exact_period) and not pairs_otherwise(evidence, others)]
             if any(shares_notion(claim_terms(claim), sentence_terms(k)[i]) for i in stating):
                 return True
             hit = by_key[k][0]
@@ -582,7 +599,7 @@ class ChatEngine:
                 # (« Elle est de 50 % [S1] » says what it speaks of in the question only: then the question says it)
                 about = sentence if len(claim_terms(sentence)) >= 2 else f"{sentence} {question}"
                 off_subject = [f for f in stated if f not in missing
-                               and not any(states(k, f, about, exact_period=False) for k in known)]
+                               and not any(states(k, f, about, exact_period=False, others=stated) for k in known)]
                 missing += off_subject
                 # small models often cite the neighbouring source: the citation moves only to a
                 # given source one of whose sentences states every figure with its unit

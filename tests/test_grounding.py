@@ -461,7 +461,7 @@ def test_a_claim_in_another_language_is_cited_where_the_embedder_places_it(law):
     assert not cited  # « 15 minutes » is stated, but in the sentence about breaks, not part-time work
     assert [c.status for c in checks] == [CheckStatus.OTHER_SUBJECT]
     # a claim joining both sentences is as close to each: each figure is backed by its own sentence
-    _, cited, _, checks = chat_engine.check_citations("Part-time work is 24 hours a week at least, with a 15-minute break.",
+    _, cited, _, checks = chat_engine.check_citations("Part-time work is 24 hours a week at least, with a break after 3 hours on the phone.",
                                                       fitted, "", "en")
     assert [c.article for c in cited] == ["6"] and [c.status for c in checks] == [CheckStatus.SUPPORTED] * 2
 
@@ -696,6 +696,14 @@ def test_a_list_item_speaks_of_what_its_list_opens_with(engine, tmp_path):
     engine, _ = chat(law_350, f"La prime d'ancienneté est fixée à 10 % du salaire [{key}].")
     answer = engine.ask(question)
     assert answer.checks and {c.status for c in answer.checks} == {CheckStatus.SUPPORTED} and "art. 350" in answer.text
+    # each bracket pairs a rate with its years: 10 % goes with five years, not two
+    for reply in (f"La prime d'ancienneté est de 10 % après deux ans de service [{key}].",
+                  "La prime d'ancienneté est de 10 % après deux ans de service."):
+        engine, _ = chat(law_350, reply)
+        answer = engine.ask(question)
+        assert not answer.citations and "à vérifier" in answer.text, reply
+    engine, _ = chat(law_350, "La prime d'ancienneté est de 10 % après cinq ans de service.")
+    assert [c.article for c in engine.ask(question).citations] == ["350"]
 
 
 def test_an_arabic_verb_meets_its_noun_in_the_article(engine, tmp_path):
