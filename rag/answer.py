@@ -18,7 +18,7 @@ from enum import StrEnum
 from rag import prompts
 from rag.figures import Figure, canonical_number, figures_in, unsupported
 from rag.ingest import detect_lang
-from rag.model_text import (KEY_RX, answer_language, answer_sentences, cut_repetition, echoes_question, keys_for_typed_references,
+from rag.model_text import (KEY_RX, answer_language, answer_sentences, cut_repetition, echoes_question, inverts, keys_for_typed_references,
                             looping, names_article, negated, sanitise_model_text, tidy_model_references,
                             without_list_markers, without_repeats)
 from rag.retrieve import Filters, Hit
@@ -36,6 +36,8 @@ ARTICLE_NUMBER_RX = re.compile(
 # source's closest sentence has at least this share of its words, and of the words it does not take
 # from the question (and it has at least this many words)
 CLAIM_WORDS_SHARE = 0.6
+# a claim copies a clause « nearly word for word » when the clause holds this share of its content words
+NEAR_COPY_SHARE = 0.8
 OWN_WORDS_SHARE = 0.5
 # a claim in another language than its source draws its figures from the source's closest sentence, or
 # from the next one too when its cosine is within this margin (e5: 0.867 and 0.869 for a claim joining
@@ -534,6 +536,23 @@ class ChatEngine:
             own = claim_words(claim)[1]
             return max((len(own & st) for _, st in copy_units(k)), default=0)
 
+        @functools.cache
+        def clause_units(k: str) -> list[tuple[str, set[str]]]:
+            return [(clause, notion_terms(clause)) for clause in passage_sentences(by_key[k][0].text, clauses=True)]
+
+        def inverted_copy(claim: str) -> str | None:
+            """The given source (same language) one of whose clauses the claim copies nearly word for
+            word while saying the opposite (:func:`inverts`): a small model drops a « لا » or a « ne …
+            pas » while it copies, and the sentence read aloud states the opposite of the law."""
+            terms = claim_words(claim)[0]
+            if len(terms) < MIN_ATTRIBUTION_TERMS:
+                return None
+            best = max(((len(terms & st) / len(terms), k, clause) for k, (hit, _) in by_key.items()
+                        if not hit.lang or hit.lang == lang for clause, st in clause_units(k)), default=None)
+            if best and best[0] >= NEAR_COPY_SHARE and inverts(claim, best[2]):
+                return best[1]
+            return None
+
         def status_without_source(f: Figure) -> CheckStatus:
             if any(not unsupported([f], evidence, exact_period=True) for k in by_key for evidence in sentence_figures(k)):
                 return CheckStatus.OTHER_SUBJECT
@@ -629,6 +648,11 @@ class ChatEngine:
                     if off_subject:
                         warnings.append(f"Chiffre(s) {', '.join(f.label() for f in off_subject)} présent(s) dans le texte cité "
                                         f"({refs}), mais à propos d'autre chose : à vérifier.")
+            inverted = inverted_copy(sentence)
+            if inverted:
+                doubtful = True
+                warnings.append(f"Sens inversé : la phrase reprend {label(inverted)} mais en dit le contraire (négation "
+                                "perdue ou ajoutée) : à vérifier, non citée.")
             if not doubtful:
                 for k in known:
                     if k not in used:

@@ -259,3 +259,65 @@ def answer_language(text: str) -> str:
     """The language an answer is written in, references and figures aside."""
     plain = re.sub(r"\([^)]*\)|\[[^\]]*\]|\d+", " ", text)
     return detect_lang(plain) if len(plain.split()) >= 4 else ""
+
+
+_NEGATION_WORD = re.compile(
+    r"(?i)(?:ne|n|pas|jamais|aucune?|sans|nul(?:le)?|ni|interdi\w*|prohib\w*|not|no|never|without|cannot|nor|"
+    r"forbid\w*|و?لا|ليس|ليست|لن|لم|دون|بدون|يمنع|يحظر|ممنوع)")
+_NE_PARTNERS = {"pas", "jamais", "plus", "aucun", "aucune", "rien", "point", "nul", "nulle", "ni"}
+NEGATION_REACH = 1  # content words a negation governs after it (« interdit de recourir au travail »: not « travail »)
+
+
+def negation_scope(text: str) -> tuple[set[str], set[str], int]:
+    """The stems of ``text`` said under a negation (the content word after « ne », « pas », « not »,
+    « لا », « interdit »…), those said without one, and how many negations it has (« n'est pas » is
+    one). « ne … que » restricts (« only »), it does not negate."""
+    from rag.lexical import normalise, tokenize
+
+    words = re.findall(r"[^\W_]+", normalise(KEY_RX.sub(" ", text)))  # Arabic diacritics off: « يُعتبر » is one word
+    negated_stems: set[str] = set()
+    plain: set[str] = set()
+    reach = count = 0
+    for i, word in enumerate(words):
+        if _NEGATION_WORD.fullmatch(word):
+            if word in ("ne", "n") and _restriction(words[i + 1:]):
+                continue
+            count += 0 if reach else 1
+            reach = NEGATION_REACH
+            continue
+        stems = tokenize(word)
+        if not stems:
+            continue  # a stop word: not what the negation bears on
+        (negated_stems if reach else plain).update(stems)
+        reach = max(0, reach - 1)
+    return negated_stems, plain, count
+
+
+# « que » after these joins a clause (« telle que », « ainsi que », « parce que »): it ends no « ne … que »
+_QUE_CONJUNCTIONS = {"tel", "telle", "tels", "telles", "ainsi", "alors", "bien", "parce", "afin", "tant", "avant", "apres",
+                     "pour", "des", "sans", "meme", "autant", "moins", "plus", "si", "lors"}
+
+
+def _restriction(after_ne: list[str]) -> bool:
+    """« ne … que » (a « que » before any « pas », « jamais »…): « il ne peut être formé de recours … que
+    devant la chambre sociale »."""
+    for n, word in enumerate(after_ne):
+        if word in ("que", "qu") and not (n and after_ne[n - 1] in _QUE_CONJUNCTIONS):
+            return True
+        if word in _NE_PARTNERS:
+            return False
+    return False
+
+
+def inverts(claim: str, source: str) -> bool:
+    """Whether ``claim`` has another number of negations than ``source`` and says without a negation a
+    word ``source`` says under one, or the reverse: « يعتبر تنازلا » copied from « لا يعتبر تنازلا »,
+    « le patron est obligé » from « n'est pas obligé ». A negation said another way (« sans nouvel
+    accord » for « tant que n'est pas intervenu un nouvel accord ») keeps the count and is not flagged."""
+    claim_negated, claim_plain, claim_count = negation_scope(claim)
+    source_negated, source_plain, source_count = negation_scope(source)
+    if claim_count == source_count:
+        return False
+    dropped = (source_negated - source_plain) & (claim_plain - claim_negated)
+    added = (claim_negated - claim_plain) & (source_plain - source_negated)
+    return bool(dropped or added)

@@ -3,6 +3,7 @@ chosen in code, calculators instead of model arithmetic, generation that cannot 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import time
@@ -726,3 +727,54 @@ def test_an_arabic_verb_meets_its_noun_in_the_article(engine, tmp_path):
     answer = chat_engine.ask(question)
     assert [c.article for c in answer.citations] == ["49"] and "à vérifier" not in answer.text
     assert [c.status for c in answer.checks] == [CheckStatus.SUPPORTED]
+
+
+@functools.lru_cache(maxsize=None)
+def _official_units(path) -> dict:
+    from rag.ingest import load_path
+    from rag.structure import parse_units
+
+    return {u.article: u for u in parse_units(load_path(path, 10**9, 5000))}
+
+
+def _official_articles(path, *numbers):
+    """Articles of an official text of ../shared/corpus, their PDF line breaks as spaces (parsed once per run)."""
+    from tests.conftest import need_shared
+
+    need_shared(path)
+    return {n: " ".join(_official_units(path)[n].text.split()) for n in numbers}
+
+
+def test_a_copy_that_loses_its_negation_is_told_from_one_that_words_it_otherwise():
+    """Tune t2-027: the 1.5B model copied art. 370 of the Arabic code without its « لا » (« accepting the
+    pay slip is a waiver »). A negation said another way, or « ne … que », is not an inversion."""
+    from rag.model_text import inverts
+    from tests.conftest import CODE_AR, CODE_FR
+
+    ar = _official_articles(CODE_AR, "370")["370"]
+    source = ar[ar.index("لا يعتبر تنازلا"):ar.index("تحفظ.") + 4]
+    assert inverts("يُعتبر تنازلاً من الأجير عن حقه في الأجر القبول الصادر منه لورقة الأداء دون احتجاج أو تحفظ.", source)
+    assert not inverts("لا يعتبر تنازلا من الأجير عن حقه في الأجر قبوله لورقة الأداء دون احتجاج أو تحفظ.", source)
+    fr = _official_articles(CODE_FR, "575", "121", "370")
+    assert inverts("L'acceptation sans réserve du bulletin de paye implique la renonciation du salarié.", fr["370"])
+    assert not inverts("L'acceptation sans réserve du bulletin de paye n'implique pas la renonciation du salarié.", fr["370"])
+    # « ne … que » restricts: dropping it changes the nuance, not the sense
+    assert not inverts("Le recours contre les décisions d'arbitrage se forme devant la chambre sociale près la Cour de cassation.", fr["575"])
+    # « sans nouvel accord » says « tant que n'est pas intervenu un nouvel accord » another way
+    assert not inverts("À l'expiration de la convention, sans nouvel accord, les salariés conservent le bénéfice des avantages.", fr["121"])
+
+
+def test_an_inverted_copy_keeps_no_citation(engine, tmp_path):
+    from tests.conftest import CODE_AR
+
+    text = _official_articles(CODE_AR, "370")["370"]
+    code = indexed_text(engine, tmp_path / "mudawwana_370.txt", "المادة 370\n" + text)
+    question = "وقعت على ورقة الأداء دون تحفظ، هل تنازلت عن حقي في الأجر؟"
+    chat_engine, _ = chat(code, "PLACEHOLDER")
+    key = key_of(chat_engine.ask(question), "370")
+    chat_engine, _ = chat(code, f"يعتبر تنازلا من الأجير عن حقه في الأجر القبول الصادر منه لورقة الأداء دون احتجاج أو تحفظ [{key}].")
+    answer = chat_engine.ask(question)
+    assert not answer.citations and "à vérifier" in answer.text
+    assert any("Sens inversé" in w for w in answer.warnings)
+    chat_engine, _ = chat(code, f"لا يعتبر تنازلا من الأجير عن حقه في الأجر القبول الصادر منه لورقة الأداء دون احتجاج أو تحفظ [{key}].")
+    assert [c.article for c in chat_engine.ask(question).citations] == ["370"]
