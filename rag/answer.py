@@ -933,7 +933,6 @@ class ChatEngine:
 
 # the parts of a question share one answer's token budget, but each may write a few sentences
 PART_MIN_TOKENS = 120
-# sentence ends, but not after the abbreviations of references (« C. trav. art. 350 », « p. 12 »)
 FICHE_REFERENCE = re.compile(r"C\.\s*trav\.?,?\s*art\.\s*(\d+(?:-\d+)?)")
 OFFICIAL_CODE_SOURCES = ("ma_code_travail_fr_2011.pdf", "ma_mudawwana_shughl_ar_2021.pdf")
 # the union's own clause templates are proposals, never a legal source for an answer

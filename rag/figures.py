@@ -175,10 +175,11 @@ def figures_in(text: str, lang: str = "fr") -> list[Figure]:
     converted = digits_for_words(re.sub(r"\[\s*\d+\s*\]", " ", text), lang)  # « [1] » list markers are not figures
     plain = normalise(converted)
     found_at: list[tuple[int, Figure]] = []
-    clocks = [(m.start(), m.end()) for m in CLOCK_TIME.finditer(plain)]
+    clocks: list[tuple[int, int]] = []
     for m in CLOCK_TIME.finditer(plain):  # « 21:00 », « 21h30 », « 22 h 30 »: an hour of the day
         value = canonical_number(str(int(m.group(1)) + int(m.group(2)) / 60))
         found_at.append((m.start(), Figure(value, "hours", "", m.group(0))))
+        clocks.append(m.span())
     for match in NUMBER.finditer(plain):
         if any(start <= match.start() < end for start, end in clocks):
             continue

@@ -147,9 +147,9 @@ def keys_for_typed_references(raw: str, sources: list[tuple[str, str, str, str]]
 
 
 # words that turn a statement into its opposite or a prohibition (French, English, Arabic)
-NEGATION_RX = re.compile(
-    r"(?i)(?<!\w)(?:ne|n['’]|pas|jamais|aucune?|sans|nul(?:le)?|ni|interdi\w*|prohib\w*|not|no(?!\.?\s*\d)|never|without|"
-    r"cannot|nor|forbid\w*|و?لا|ليس|ليست|لن|لم|دون|بدون|يمنع|يحظر|ممنوع)(?!\w)")
+_NEGATORS = (r"pas|jamais|aucune?|sans|nul(?:le)?|ni|interdi\w*|prohib\w*|not|never|without|cannot|nor|forbid\w*|"
+             r"و?لا|ليس|ليست|لن|لم|دون|بدون|يمنع|يحظر|ممنوع")
+NEGATION_RX = re.compile(rf"(?i)(?<!\w)(?:ne|n['’]|no(?!\.?\s*\d)|{_NEGATORS})(?!\w)")
 
 
 def negated(text: str) -> bool:
@@ -261,9 +261,8 @@ def answer_language(text: str) -> str:
     return detect_lang(plain) if len(plain.split()) >= 4 else ""
 
 
-_NEGATION_WORD = re.compile(
-    r"(?i)(?:ne|n|pas|jamais|aucune?|sans|nul(?:le)?|ni|interdi\w*|prohib\w*|not|no|never|without|cannot|nor|"
-    r"forbid\w*|و?لا|ليس|ليست|لن|لم|دون|بدون|يمنع|يحظر|ممنوع)")
+# one word of a text split into words (« n'est » gives « n »): NEGATION_RX's words
+_NEGATION_WORD = re.compile(rf"(?i)(?:ne|n|no|{_NEGATORS})")
 _NE_PARTNERS = {"pas", "jamais", "plus", "aucun", "aucune", "rien", "point", "nul", "nulle", "ni"}
 NEGATION_REACH = 1  # content words a negation governs after it (« interdit de recourir au travail »: not « travail »)
 
