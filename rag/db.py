@@ -263,6 +263,8 @@ def _sqlite_file(url: str) -> Path | None:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
         return None
+    if parsed.database.startswith("file:"):  # an SQLite URI (« file:/path?mode=ro »): the path follows the scheme
+        return Path(parsed.database[len("file:"):].split("?", 1)[0])
     return Path(parsed.database)
 
 

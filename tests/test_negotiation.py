@@ -249,9 +249,12 @@ def test_earlier_rounds_are_frozen(db):
         n.set_status(first.key, "signee", n.clause(first.key).version)
 
 
-def test_read_only_database_refuses_with_a_clear_message(db, tmp_path):
+def test_read_only_database_refuses_with_a_clear_message(db, tmp_path, monkeypatch):
     pid = create_project(db, "amina", five_clauses()[:1], library=LIBRARY)
     key = Negotiation(db, pid, "amina").clauses()[0].key
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
     read_only = Database(f"sqlite:///file:{tmp_path / 'ittifaq.db'}?mode=ro&uri=true", migrate=False)
     try:
         n = Negotiation(read_only, pid, "amina")
@@ -260,6 +263,7 @@ def test_read_only_database_refuses_with_a_clear_message(db, tmp_path):
     finally:
         read_only.close()
     assert Negotiation(db, pid, "amina").clause(key).version == 1  # nothing half-written
+    assert list(elsewhere.iterdir()) == []  # the URI is a path, not a folder « file: » made where the app runs
 
 
 def test_migrations_match_the_models(db):
