@@ -56,13 +56,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--qa", type=Path, required=True, help="the question file the run was made on")
     parser.add_argument("--store", type=Path, default=PROJECT_ROOT / ".cache" / ae.EVAL_STORE_NAME)
     parser.add_argument("--json", type=Path, help="write the replayed report here")
+    parser.add_argument("--id", action="append", dest="ids", help="replay only this question (repeatable)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
     stored = json.loads(args.report.read_text(encoding="utf-8"))
     rows = {r["id"]: r for r in stored["questions"]}
-    questions = [q for q in ae.load_qa(args.qa) if q.id in rows]
+    questions = [q for q in ae.load_qa(args.qa) if q.id in rows and (not args.ids or q.id in args.ids)]
     missing = [q.id for q in questions if "answer_model_text" not in rows[q.id] and not rows[q.id].get("not_found")]
     if missing:
         print(f"{len(missing)} answer(s) of {args.report} have no model_text (a run older than this script): "

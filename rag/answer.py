@@ -44,6 +44,12 @@ OWN_WORDS_SHARE = 0.5
 # the two sentences of IDCC 2098 avenant art. 5)
 CLOSE_SCORE_MARGIN = 0.03
 MIN_ATTRIBUTION_TERMS = 3
+# a sentence with no source in its language to copy from is attributed to a source in another language
+# whose closest sentence has at least this cosine with it (e5; a restatement in translation scores
+# 0.90–0.96 on tune, a sentence that merely shares the topic 0.80–0.89), and beats every other source's
+# closest sentence by this margin
+TRANSLATION_SCORE = 0.9
+TRANSLATION_MARGIN = 0.03
 FOLLOW_UP_START = re.compile(r"^\s*(et|and|what about|how about|also|aussi|pour|dans ce cas|و|وماذا|ماذا عن|وفي)\b", re.I)
 
 FRENCH_NUMBER_WORDS = {
@@ -406,7 +412,15 @@ class ChatEngine:
         warnings: list[str] = []
         checks: list[FigureCheck] = []
         used: list[str] = []
-        asked = {f.value for f in figures_in(question, lang)} if question else set()
+        asked_figures = figures_in(question, lang) if question else []
+        asked_digits = {canonical_number(n) for n in re.findall(r"\d+(?:[.,]\d+)?", question)}
+
+        def from_question(f: Figure) -> bool:
+            """The question states this figure: same value, and the same unit unless the answer gives none
+            (« après 7 ans » → « 7 ans », « 7 ») or the question wrote it in digits without one (« 320
+            salariés »). The « 1 » of « une lettre » does not make the answer's « 1 mois » the question's."""
+            return any(a.value == f.value and (a.unit == f.unit or not f.unit or not a.unit and a.value in asked_digits)
+                       for a in asked_figures)
         glossary = getattr(self.retriever, "glossary", None)
 
         def keys_of(group: str) -> list[str]:
@@ -430,14 +444,16 @@ class ChatEngine:
             hit = by_key[k][0]
             return figures_in(hit.text, hit.lang or lang)
 
-        def states_all(k: str, figures: list[Figure], claim: str) -> bool:
+        def states_all(k: str, figures: list[Figure], claim: str, paired: list[Figure]) -> bool:
             """Source ``k`` states every figure with its unit and, for a rate, its period (a bare « 2288
             heures » does not back « 2288 heures par semaine »), each in a sentence that speaks of what
             the model's sentence ``claim`` speaks of (:func:`shares_notion`): « 3 heures » of a rest break
             does not back « 3 heures » of a part-time minimum. A model's sentence often joins two of the
             source's (« 45 minutes … after the 4th hour »): each figure may come from its own sentence,
-            but not from one that pairs it with another value of the claim's other figures (:func:`pairs_otherwise`)."""
-            return all(states(k, f, claim, others=figures) for f in figures)
+            but not from one that pairs it with another value of the claim's other figures, ``paired``
+            (:func:`pairs_otherwise`), those it takes from the question included: « 5 % après 5 ans »
+            is not backed by « 5 % … après deux ans »."""
+            return all(states(k, f, claim, others=paired) for f in figures)
 
         def states(k: str, figure: Figure, claim: str, exact_period: bool = True, others: list[Figure] = ()) -> bool:
             others = [g for g in others if g.unit != figure.unit]  # « entre 21 h et 6 h »: two ends, not a pair
@@ -531,6 +547,25 @@ class ChatEngine:
                 return None
             return scores[0][2]
 
+        def translated_source(claim: str) -> str | None:
+            """The given source in another language one of whose sentences the embedder finds nearly a
+            translation of the claim, when no other source comes close: a French answer restating an
+            English convention copies no word of it (:func:`copied_source` sees nothing)."""
+            others = [k for k, (hit, _) in by_key.items() if hit.lang and hit.lang != lang and source_sentences(k)]
+            if not others or len(claim_words(claim)[0]) < MIN_ATTRIBUTION_TERMS or getattr(self.retriever, "embedder", None) is None:
+                return None
+            try:
+                import numpy as np
+
+                vector = np.array(claim_vector(claim))
+                best = sorted(((float(np.max(np.array(sentence_vectors(k)) @ vector)), k) for k in others), reverse=True)
+            except Exception as exc:  # a grounding aid only: without it, no citation by guesswork
+                log.warning("translation matching without the embedder: %s", exc)
+                return None
+            if best[0][0] >= TRANSLATION_SCORE and (len(best) < 2 or best[0][0] - best[1][0] >= TRANSLATION_MARGIN):
+                return best[0][1]
+            return None
+
         def own_words_in(claim: str, k: str) -> int:
             """How many of the claim's own words (not the question's) source ``k``'s closest sentence has."""
             own = claim_words(claim)[1]
@@ -568,11 +603,11 @@ class ChatEngine:
         for sentence, after in kept:
             keys = [k for m in KEY_RX.finditer(sentence) for k in keys_of(m.group(1))]
             stated_all = figures_in(KEY_RX.sub(" ", without_list_markers(sentence)), lang)
-            stated = [f for f in stated_all if f.value not in asked]
-            checks += [FigureCheck(f.label(), f.unit, CheckStatus.FROM_QUESTION) for f in stated_all if f.value in asked]
+            stated = [f for f in stated_all if not from_question(f)]
+            checks += [FigureCheck(f.label(), f.unit, CheckStatus.FROM_QUESTION) for f in stated_all if from_question(f)]
             doubtful = False
             if not keys and stated:
-                source_key = next((k for k in by_key if states_all(k, stated, sentence)), None)
+                source_key = next((k for k in by_key if states_all(k, stated, sentence, stated_all)), None)
                 if source_key:
                     sentence = with_key(sentence, source_key, ".!?؟")
                     keys = [source_key]
@@ -590,6 +625,7 @@ class ChatEngine:
                     checks += [FigureCheck(f.label(), f.unit, status) for f, status in zip(stated, statuses)]
             if not keys and not stated:
                 origin = copied_source(sentence)
+                origin = origin or translated_source(sentence)
                 if origin:
                     sentence = with_key(sentence, origin, ".!?؟:;")
                     keys = [origin]
@@ -618,11 +654,11 @@ class ChatEngine:
                 # (« Elle est de 50 % [S1] » says what it speaks of in the question only: then the question says it)
                 about = sentence if len(claim_terms(sentence)) >= 2 else f"{sentence} {question}"
                 off_subject = [f for f in stated if f not in missing
-                               and not any(states(k, f, about, exact_period=False, others=stated) for k in known)]
+                               and not any(states(k, f, about, exact_period=False, others=stated_all) for k in known)]
                 missing += off_subject
                 # small models often cite the neighbouring source: the citation moves only to a
                 # given source one of whose sentences states every figure with its unit
-                better = next((k for k in by_key if k not in known and states_all(k, stated, sentence)), None) if missing else None
+                better = next((k for k in by_key if k not in known and states_all(k, stated, sentence, stated_all)), None) if missing else None
                 if better:
                     warnings.append(f"Citation corrigée : {', '.join(label(k) for k in known)} → {label(better)} "
                                     f"(seul ce texte contient {', '.join(f.label() for f in missing)}).")

@@ -156,7 +156,7 @@ def digits_for_words(text: str, lang: str) -> str:
     from text_to_num import alpha2digit
 
     if lang == "fr":  # « d'un jour et demi », « qu'une heure »: the converter only reads the word alone
-        text = re.sub(r"\b([dD]|[qQ]u)(['’])(une?)\b", r"\1\2 \3", text)
+        text = re.sub(r"([dD]|[qQ]u)(['’])(une?)\b", r"\1\2 \3", text)  # lorsqu'une, jusqu'un too
     try:
         return alpha2digit(text, lang, threshold=0)
     except Exception:  # a text the converter cannot parse keeps its words
@@ -217,6 +217,8 @@ def figures_in(text: str, lang: str = "fr") -> list[Figure]:
             found = _starts_with(re.sub(r"^(?:(?:de travail|of work|de salaire|du salaire|effectif|effectives?)\s+)+", "", cursor), _PERIOD)
             if found:
                 period = found[1]
+        if value == "1" and not unit:
+            continue  # « un délai », « une lettre », « la première présentation »: an article, not a quantity
         found_at.append((match.start(), Figure(value, unit, period, plain[match.start():end].strip())))
     return _sentence_periods(plain, [f for _, f in sorted(found_at, key=lambda p: p[0])])
 

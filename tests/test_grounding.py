@@ -309,6 +309,9 @@ def test_leave_rate_of_article_231_is_read_with_its_unit_and_period():
     assert [(f.value, f.unit, f.period) for f in figures_in("un congé d'un jour et demi de travail effectif par mois de service") if f.unit] == [("1.5", "days", "month")]
     assert [f.value for f in figures_in("qu'une heure par jour")] == ["1"]
     assert figures_in("l'un des délégués") == []
+    # « un », « une », « première » alone are articles and ordinals: no bare « 1 » to back « 1 mois » or to flag
+    assert figures_in("une lettre recommandée à la première présentation, lorsqu'une journée dépasse") == [
+        f for f in figures_in("lorsqu'une journée dépasse") if f.unit == "days"]
 
 
 # two articles that both speak of « 3 heures »-like durations, about different things
@@ -778,3 +781,88 @@ def test_an_inverted_copy_keeps_no_citation(engine, tmp_path):
     assert any("Sens inversé" in w for w in answer.warnings)
     chat_engine, _ = chat(code, f"لا يعتبر تنازلا من الأجير عن حقه في الأجر القبول الصادر منه لورقة الأداء دون احتجاج أو تحفظ [{key}].")
     assert [c.article for c in chat_engine.ask(question).citations] == ["370"]
+
+
+def test_a_sentence_restating_a_source_in_another_language_is_cited_to_it(law):
+    """A French answer restating an English convention copies none of its words: the real e5 embedder
+    finds the sentence it translates (C98 art. 4, not art. 1 or 5), and a sentence on another topic,
+    or one only near the topic, gets nothing."""
+    from rag.models import E5Embeddings
+    from rag.retrieve import Hit
+    from tests.conftest import SHARED_CORPUS, need_shared
+
+    convention = SHARED_CORPUS / "ilo_c098_right_to_organise_collective_bargaining_1949_en.md"
+    need_shared(convention)
+    source = convention.read_text(encoding="utf-8")
+
+    def article(n: str) -> str:
+        return re.search(rf"### Article {n}\n(.*?)(?=\n### )", source, re.S).group(1).strip()
+
+    fitted = [(f"S{i}", Hit(f"c{n}", convention.name, "C98", n, None, "en", "convention", 1.0, article(n)), article(n))
+              for i, n in enumerate(["1", "4", "5"], start=1)]
+    chat_engine, _ = chat(law, "unused")
+    chat_engine.retriever = type("Real", (), {"embedder": E5Embeddings(num_threads=2), "glossary": None})()
+    question = "Selon la convention n° 98, que doivent faire les États pour la négociation collective ?"
+
+    def cited(claim: str) -> list[str]:
+        return [c.article for c in chat_engine.check_citations(claim, fitted, question, "fr")[1]]
+
+    assert cited("Des mesures appropriées aux conditions nationales doivent être prises pour encourager et promouvoir "
+                 "la négociation volontaire de conventions collectives entre employeurs et organisations de travailleurs.") == ["4"]
+    assert cited("Les travailleurs doivent bénéficier d'une protection adéquate contre les actes de discrimination "
+                 "antisyndicale en matière d'emploi.") == ["1"]
+    assert cited("Le salaire minimum est fixé chaque année par décret du gouvernement.") == []
+    assert cited("Les États doivent encourager la négociation collective des salaires.") == []  # near the topic, no restatement
+
+
+def test_a_figure_is_the_questions_only_with_the_questions_unit(engine, tmp_path):
+    """« une lettre » in the question reads as the number 1: the answer's « 1 mois » is still the
+    answer's own figure, checked and cited like any other."""
+    text = ("# Convention test\n### Article 14\nLe salarié disposera d'un délai de réflexion de 1 mois à compter de la "
+            "première présentation de la lettre recommandée pour faire part de sa décision.\n### Article 21\nLe salarié "
+            "peut demander à passer à temps partiel après 6 mois d'ancienneté.\n")
+    engine = indexed_text(engine, tmp_path / "convention_test.md", text)
+    question = "Mon employeur m'a envoyé une lettre recommandée pour changer mon contrat : combien de temps ai-je pour répondre ?"
+    chat_engine, _ = chat(engine, "Je dois répondre dans un délai de 1 mois à compter de la première présentation de la lettre recommandée.")
+    answer = chat_engine.ask(question)
+    assert [c.article for c in answer.citations] == ["14"]
+    assert any(c.figure.startswith("1 mois") and c.status == CheckStatus.SUPPORTED for c in answer.checks)
+    chat_engine, _ = chat(engine, "Je dois répondre dans un délai de 1 semaine à compter de la lettre recommandée.")
+    answer = chat_engine.ask(question)
+    assert answer.citations == [] and "à vérifier" in answer.text  # 1 semaine: not the question's, not the text's
+
+
+def test_a_figure_with_the_questions_value_but_another_unit_is_checked(law):
+    """« 5 ans » in the question does not make « 5 heures » of salary the question's figure: it is
+    checked against art. 53 (96 hours), flagged and not cited (on the model's sentence: in the chat,
+    this question goes to the severance calculator)."""
+    (hit,) = law.retriever.get_article("loi_test.md", "53")
+    chat_engine, _ = chat(law, "unused")
+    text, cited, _, checks = chat_engine.check_citations("L'indemnité de licenciement est de 5 heures de salaire par année [S1].",
+                                                         [("S1", hit, hit.text)], "Quelle indemnité pour 5 ans d'ancienneté ?", "fr")
+    assert cited == [] and "à vérifier" in text
+    assert [c.figure for c in checks if c.status == CheckStatus.FROM_QUESTION] == []
+
+
+
+def test_a_rate_is_checked_against_the_seniority_the_question_gave(engine, tmp_path):
+    """« après 5 ans » comes from the question, but it still pairs with the rate: the official art. 350
+    pays « 5 % » after two years, so « 5 % après 5 ans » is not backed, while « 10 % après 5 ans » is.
+    (Checked on the model's sentence itself: in the chat, this question goes to the calculator.)"""
+    from rag.ingest import load_path
+    from rag.structure import parse_units
+    from tests.conftest import CODE_FR, need_shared
+
+    need_shared(CODE_FR)
+    article = next(u for u in parse_units(load_path(CODE_FR, 10**9, 5000)) if u.article == "350")
+    law_350 = indexed_text(engine, tmp_path / "code_extrait.txt", "Article 350\n" + article.text)
+    (hit,) = law_350.retriever.get_article("code_extrait.txt", "350")
+    chat_engine, _ = chat(law_350, "unused")
+    question = "Quel est le taux de la prime d'ancienneté après 5 ans ?"
+    text, cited, _, checks = chat_engine.check_citations("La prime d'ancienneté après 5 ans de service est de 5 % du salaire [S1].",
+                                                         [("S1", hit, hit.text)], question, "fr")
+    assert cited == [] and "à vérifier" in text
+    assert [(c.figure, c.status) for c in checks if c.status != CheckStatus.FROM_QUESTION] == [("5 %", CheckStatus.OTHER_SUBJECT)]
+    text, cited, _, _ = chat_engine.check_citations("La prime d'ancienneté après 5 ans de service est de 10 % du salaire [S1].",
+                                                    [("S1", hit, hit.text)], question, "fr")
+    assert [c.article for c in cited] == ["350"] and "à vérifier" not in text
