@@ -26,6 +26,20 @@ _BREAK = re.compile(
     re.I,
 )
 MIN_PART_TERMS = 2  # a part with fewer content words (« et pourquoi ? ») is not a question of its own
+# the question's opening clause, when it sets the frame and asks nothing: « Selon l'accord de 2003 sur le
+# travail de nuit, … », « If a call centre spreads its yearly hours unevenly, … », « حسب الاتفاقية 154، … »
+_LEAD = re.compile(r"^([^,،:?؟;؛]{12,}?)\s*[,،:]\s+(?=\S)")
+_WH_ANYWHERE = re.compile(rf"(?<!\w)(?:{_FR_WH}|{_EN_WH}|{_AR_WH})(?!\w)", re.I)
+
+
+def with_lead(parts: list[str]) -> list[str]:
+    """Parts after the first keep the question's opening clause: « … au bout de combien d'heures …
+    ainsi qu'à combien de jours d'absence … » is asked of the night-work agreement in both halves."""
+    match = _LEAD.match(parts[0]) if parts else None
+    if not match or _WH_ANYWHERE.search(match.group(1)):
+        return parts
+    lead = match.group(0).rstrip()  # with its own comma (« , », « ، ») or colon
+    return [parts[0], *[p if match.group(1) in p else f"{lead} {p}" for p in parts[1:]]]
 
 
 def split_question(question: str) -> list[str]:
@@ -48,4 +62,4 @@ def question_parts(question: str) -> list[str]:
             parts[-1] = f"{parts[-1]} {part}"
         else:
             parts.append(part)
-    return parts if len(parts) >= 2 else []
+    return with_lead(parts) if len(parts) >= 2 else []

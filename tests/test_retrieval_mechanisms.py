@@ -63,6 +63,32 @@ def test_the_parts_a_question_is_answered_in():
     assert question_parts("Quel est le taux de la prime d'ancienneté après 7 ans ?") == []
 
 
+@pytest.mark.parametrize("question,second", [
+    ("Selon l'accord de branche de 2003 sur le travail de nuit, au bout de combien d'heures a-t-on droit à une pause "
+     "ainsi qu'à combien de jours d'absence par an pour des obligations familiales ?",
+     "Selon l'accord de branche de 2003 sur le travail de nuit, à combien de jours d'absence par an pour des obligations familiales ?"),
+    ("If a call centre spreads its yearly hours unevenly, what daily limit applies, and what must the employer do beyond 10 hours?",
+     "If a call centre spreads its yearly hours unevenly, what must the employer do beyond 10 hours?"),
+    ("حسب الاتفاقية 154 بشأن المفاوضة الجماعية، هل تشمل المفاوضة الممثلين المنتخبين، وما الضمانة المطلوبة لحماية النقابات؟",
+     "حسب الاتفاقية 154 بشأن المفاوضة الجماعية، ما الضمانة المطلوبة لحماية النقابات؟"),
+])
+def test_the_later_parts_keep_the_opening_clause_that_frames_the_question(question, second):
+    """The second half of « Selon l'accord de 2003…, … ainsi qu'à combien de jours… » asks the same
+    agreement: searched alone it has lost the text it is about."""
+    from rag.subquestions import question_parts, with_lead
+
+    parts = with_lead(split_question(question))
+    assert len(parts) == 2 and parts[1] == second and not parts[0].startswith(second[:20] + ", ")
+    assert question_parts(question)[1] == second
+
+
+def test_an_opening_clause_that_asks_something_is_not_carried():
+    from rag.subquestions import with_lead
+
+    parts = split_question("Quelle est la durée du congé annuel, et combien de jours de plus donne l'ancienneté ?")
+    assert with_lead(parts) == parts == ["Quelle est la durée du congé annuel", "combien de jours de plus donne l'ancienneté ?"]
+
+
 def test_arabic_names_of_a_convention_point_at_its_text():
     assert parse_scope("هل يجوز للدولة، حسب اتفاقية الحرية النقابية رقم 87، أن تحل النقابة؟").source_fragments == {"c087"}
     assert parse_scope("حسب الاتفاقية ١٥٤ بشأن المفاوضة الجماعية").source_fragments == {"c154"}
