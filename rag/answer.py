@@ -601,7 +601,7 @@ class ChatEngine:
         if sentences and not kept:
             warnings.append(prompts.ONLY_ECHOED.get(lang, prompts.ONLY_ECHOED["fr"]))
         for sentence, after in kept:
-            keys = [k for m in KEY_RX.finditer(sentence) for k in keys_of(m.group(1))]
+            keys = list(dict.fromkeys(k for m in KEY_RX.finditer(sentence) for k in keys_of(m.group(1))))
             stated_all = figures_in(KEY_RX.sub(" ", without_list_markers(sentence)), lang)
             stated = [f for f in stated_all if not from_question(f)]
             checks += [FigureCheck(f.label(), f.unit, CheckStatus.FROM_QUESTION) for f in stated_all if from_question(f)]
@@ -701,6 +701,7 @@ class ChatEngine:
                 return "(" + " ; ".join(label(k) for k in ks) + ")"
 
             sentence = KEY_RX.sub(replace, sentence)
+            sentence = re.sub(r"(\([^()]+\))(?:\s*\1)+", r"\1", sentence)  # « [S2] … [S2] » moved to one source: cited once
             if doubtful:
                 sentence = re.sub(r"\s*([.!?؟]?)\s*$", r" *(à vérifier)*\1", sentence.rstrip(), count=1)
             out_sentences.append(sentence + after)

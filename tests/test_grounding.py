@@ -866,3 +866,11 @@ def test_a_rate_is_checked_against_the_seniority_the_question_gave(engine, tmp_p
     text, cited, _, _ = chat_engine.check_citations("La prime d'ancienneté après 5 ans de service est de 10 % du salaire [S1].",
                                                     [("S1", hit, hit.text)], question, "fr")
     assert [c.article for c in cited] == ["350"] and "à vérifier" not in text
+
+
+def test_a_key_written_twice_is_cited_once(law):
+    question = "Quelle est la durée normale du travail par semaine ?"
+    (key,) = keys_for(law, question, "184")
+    engine, _ = chat(law, f"La durée normale du travail est de 44 heures par semaine [{key}] [{key}].")
+    answer = engine.ask(question)
+    assert answer.text.count("art. 184") == 1 and [c.article for c in answer.citations] == ["184"]
