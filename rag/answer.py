@@ -413,6 +413,10 @@ class ChatEngine:
         checks: list[FigureCheck] = []
         used: list[str] = []
         asked_figures = figures_in(question, lang) if question else []
+        asked_lang = lang
+        # the model's sentences are read in the language it wrote them in: an English answer to an
+        # Arabic question states « one month », which Arabic number words would not see
+        lang = answer_language(raw) or lang
         asked_digits = {canonical_number(n) for n in re.findall(r"\d+(?:[.,]\d+)?", question)}
 
         def from_question(f: Figure) -> bool:
@@ -599,7 +603,7 @@ class ChatEngine:
         echoed = f"{question} {prompt_question}".strip()  # the question, and for a part the whole question and its focus line
         kept = [x for x in sentences if not echoes_question(x[0], echoed)] if echoed else sentences
         if sentences and not kept:
-            warnings.append(prompts.ONLY_ECHOED.get(lang, prompts.ONLY_ECHOED["fr"]))
+            warnings.append(prompts.ONLY_ECHOED.get(asked_lang, prompts.ONLY_ECHOED["fr"]))
         for sentence, after in kept:
             keys = list(dict.fromkeys(k for m in KEY_RX.finditer(sentence) for k in keys_of(m.group(1))))
             stated_all = figures_in(KEY_RX.sub(" ", without_list_markers(sentence)), lang)

@@ -112,6 +112,8 @@ def test_figures_carry_their_unit():
     assert [str(f) for f in ae.figures_in("Le repos est de vingt-quatre heures, 2° du décret n° 2-04-570 du 4 février 2004.")] == ["24 hour"]
     # references run on (« art. 52, 53 et 54 ») until a stop; dates; thousands with a decimal comma
     assert [str(f) for f in ae.figures_in("Au 01/01/2026 (art. 52, 53 et 54) ; 3 422,72 MAD et 2 288 heures")] == ["3422.72 money", "2288 hour"]
+    # a time of day is one figure in hours, never its minutes « 00 »
+    assert [str(f) for f in ae.figures_in("la pause a lieu entre 11:00 et 21h30")] == ["11 hour", "21.5 hour"]
 
 
 def test_figure_cited_to_a_text_stating_it_with_another_unit_is_misgrounded():

@@ -874,3 +874,15 @@ def test_a_key_written_twice_is_cited_once(law):
     engine, _ = chat(law, f"La durée normale du travail est de 44 heures par semaine [{key}] [{key}].")
     answer = engine.ask(question)
     assert answer.text.count("art. 184") == 1 and [c.article for c in answer.citations] == ["184"]
+
+
+def test_an_answer_in_another_language_than_asked_has_its_figures_read_in_its_own(law):
+    """Asked in Arabic, the model answered in English: « one month » is a figure of English words,
+    checked against the cited article (which lacks it), not skipped as no figure at all."""
+    (hit,) = law.retriever.get_article("loi_test.md", "53")
+    chat_engine, _ = chat(law, "unused")
+    text, cited, _, checks = chat_engine.check_citations(
+        "The employee has to leave the company flat within one month after the contract ends [S1].",
+        [("S1", hit, hit.text)], "شحال عندي من الوقت باش نخوي الشقة ديال الشركة؟", "ar")
+    assert cited == [] and "à vérifier" in text
+    assert [(c.figure, c.status) for c in checks] == [("1 month", CheckStatus.NOT_IN_SOURCES)]
