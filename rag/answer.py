@@ -702,10 +702,17 @@ class ChatEngine:
                 ks = [k for k in keys_of(match.group(1)) if k in by_key]
                 if not ks or doubtful:
                     return ""  # a doubtful sentence keeps no citation: the quotes below stand alone
+                rendered.update(label(k) for k in ks)
                 return "(" + " ; ".join(label(k) for k in ks) + ")"
 
+            rendered: set[str] = set()
             sentence = KEY_RX.sub(replace, sentence)
             sentence = re.sub(r"(\([^()]+\))(?:\s*\1)+", r"\1", sentence)  # « [S2] … [S2] » moved to one source: cited once
+            # « … possible. [S1] » → « … possible (label). »: a citation after the full stop would read as
+            # the next sentence's, both aloud and to anyone who copies the answer
+            sentence = re.sub(r"\s*([.!?؟])\s*(\((?:[^()]|\([^()]*\))+\))\s*$",
+                              lambda m: f" {m.group(2)}{m.group(1)}" if m.group(2)[1:-1].split(" ; ")[0] in rendered else m.group(0),
+                              sentence)
             if doubtful:
                 sentence = re.sub(r"\s*([.!?؟]?)\s*$", r" *(à vérifier)*\1", sentence.rstrip(), count=1)
             out_sentences.append(sentence + after)

@@ -237,7 +237,7 @@ def _sentence_periods(plain: str, figures: list[Figure]) -> list[Figure]:
 
 
 def unsupported(stated: list[Figure], evidence: list[Figure], exact_period: bool = False) -> list[Figure]:
-    """The stated figures that no evidence figure agrees with (value, unit family and period).
+    """The stated figures that no evidence figure agrees with (value, unit and period).
 
     When the evidence states the figure's period somewhere (« 2288 heures sur l'année »), its
     mentions without a period (« le passage de 2496 à 2288 heures ») do not back another period:
@@ -245,7 +245,9 @@ def unsupported(stated: list[Figure], evidence: list[Figure], exact_period: bool
     citation attached by the figures alone), a figure with a period needs evidence with that period."""
     missing = []
     for f in stated:
-        matches = [e for e in evidence if f.agrees_with(e)]
+        # a figure with a unit needs evidence with that unit: a bare number backs nothing (« عشرة » of
+        # « السنة الحادية عشرة », which the Arabic PDF breaks into « الس نة … عشرة », is no « 10 % »)
+        matches = [e for e in evidence if f.agrees_with(e) and (e.unit or not f.unit)]
         if exact_period and f.period:
             matches = [e for e in matches if e.period == f.period]
         if f.period and matches and not any(e.period == f.period for e in matches):

@@ -886,3 +886,33 @@ def test_an_answer_in_another_language_than_asked_has_its_figures_read_in_its_ow
         [("S1", hit, hit.text)], "شحال عندي من الوقت باش نخوي الشقة ديال الشركة؟", "ar")
     assert cited == [] and "à vérifier" in text
     assert [(c.figure, c.status) for c in checks] == [("1 month", CheckStatus.NOT_IN_SOURCES)]
+
+
+def test_a_bare_number_of_the_text_backs_no_figure_with_a_unit(engine, tmp_path):
+    """Art. 53 of the official Arabic code, as pypdf reads it, breaks « السنة الحادية عشرة » into « الس نة
+    الحادية عشرة »: a bare « عشرة » (10) that once backed a model's « 10% » cited to it (tune h125)."""
+    from rag.figures import figures_in
+    from rag.ingest import load_path
+    from rag.structure import parse_units
+    from tests.conftest import CODE_AR, need_shared
+
+    need_shared(CODE_AR)
+    article = next(u for u in parse_units(load_path(CODE_AR, 10**9, 5000)) if u.article == "53")
+    assert any(f.value == "10" and not f.unit for f in figures_in(article.text, "ar"))  # the bare number is there
+    law_53 = indexed_text(engine, tmp_path / "mudawwana_extrait.txt", "المادة 53\n" + article.text)
+    (hit,) = law_53.retriever.get_article("mudawwana_extrait.txt", "53")
+    chat_engine, _ = chat(law_53, "unused")
+    text, cited, _, checks = chat_engine.check_citations("التعويض الشهري هو 10% من الأجرة [S1].", [("S1", hit, hit.text)],
+                                                         "كم يبلغ التعويض الشهري؟", "ar")
+    assert cited == [] and "à vérifier" in text
+    assert [c.status for c in checks] == [CheckStatus.UNIT_MISMATCH]
+
+
+def test_a_key_written_after_the_full_stop_is_cited_inside_its_sentence(law):
+    """« … par semaine. [S2] Le reste … » renders as « … par semaine (Loi test, art. 184). Le reste … »:
+    a citation after the full stop reads as the next sentence's."""
+    question = "Quelle est la durée normale du travail par semaine ?"
+    (key,) = keys_for(law, question, "184")
+    engine, _ = chat(law, f"La durée normale du travail est de 44 heures par semaine. [{key}] Elle peut être répartie autrement.")
+    answer = engine.ask(question)
+    assert "44 heures par semaine (Loi test, art. 184). Elle peut" in answer.text
