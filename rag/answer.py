@@ -412,12 +412,13 @@ class ChatEngine:
         warnings: list[str] = []
         checks: list[FigureCheck] = []
         used: list[str] = []
-        asked_figures = figures_in(question, lang) if question else []
+        asked_text = f"{question}\n{prompt_question}".strip()  # a part's answer: the whole question asked it too
+        asked_figures = figures_in(asked_text, lang) if asked_text else []
         asked_lang = lang
         # the model's sentences are read in the language it wrote them in: an English answer to an
         # Arabic question states « one month », which Arabic number words would not see
         lang = answer_language(raw) or lang
-        asked_digits = {canonical_number(n) for n in re.findall(r"\d+(?:[.,]\d+)?", question)}
+        asked_digits = {canonical_number(n) for n in re.findall(r"\d+(?:[.,]\d+)?", asked_text)}
 
         def from_question(f: Figure) -> bool:
             """The question states this figure: same value, and the same unit unless the answer gives none

@@ -916,3 +916,16 @@ def test_a_key_written_after_the_full_stop_is_cited_inside_its_sentence(law):
     engine, _ = chat(law, f"La durée normale du travail est de 44 heures par semaine. [{key}] Elle peut être répartie autrement.")
     answer = engine.ask(question)
     assert "44 heures par semaine (Loi test, art. 184). Elle peut" in answer.text
+
+
+def test_a_part_of_an_answer_may_repeat_a_figure_of_the_whole_question(law):
+    """Answering the second part of a two-part question, the model restates a figure of the first part:
+    the whole question asked it (``prompt_question``), so it is the question's, not an unverified figure."""
+    (hit,) = law.retriever.get_article("loi_test.md", "184")
+    chat_engine, _ = chat(law, "unused")
+    text, cited, _, checks = chat_engine.check_citations(
+        "Pour les 2 catégories, la durée normale est de 44 heures par semaine [S1].", [("S1", hit, hit.text)],
+        "Quelle est la durée normale par semaine ?",
+        prompt_question="Quelle règle pour les 2 catégories de salariés, et quelle est la durée normale par semaine ?")
+    assert [c.article for c in cited] == ["184"] and "à vérifier" not in text
+    assert [(c.figure, c.status) for c in checks] == [("2", CheckStatus.FROM_QUESTION), ("44 heures", CheckStatus.SUPPORTED)]
