@@ -44,6 +44,9 @@ OWN_WORDS_SHARE = 0.5
 # the two sentences of IDCC 2098 avenant art. 5)
 CLOSE_SCORE_MARGIN = 0.03
 MIN_ATTRIBUTION_TERMS = 3
+# a cited source that holds at most one of the words a sentence does not take from the question (it has
+# at least this many) says nothing of it: the citation goes
+UNRELATED_OWN_WORDS = 3
 # a sentence with no source in its language to copy from is attributed to a source in another language
 # whose closest sentence has at least this cosine with it (e5; a restatement in translation scores
 # 0.90–0.96 on tune, a sentence that merely shares the topic 0.80–0.89), and beats every other source's
@@ -576,6 +579,18 @@ class ChatEngine:
             own = claim_words(claim)[1]
             return max((len(own & st) for _, st in copy_units(k)), default=0)
 
+        def unrelated_citation(claim: str, keys: list[str]) -> bool:
+            """Whether the sources the model cited, in the claim's language, hold none of the words the
+            claim does not take from the question (it has at least three), even loosely: « C'est tiré de la
+            source [S1] », « The key source for this information is [S1] », « Il est donc légal … [S2] »
+            cite a text that says nothing of them. A sentence that names its article keeps it."""
+            own = claim_words(claim)[1]
+            if len(own) < UNRELATED_OWN_WORDS or any(by_key[k][0].lang and by_key[k][0].lang != lang for k in keys):
+                return False
+            if any(names_article(claim, by_key[k][0].article) for k in keys):
+                return False
+            return not any(_loosely_shared(own, st) for k in keys for _, st in copy_units(k))
+
         @functools.cache
         def clause_units(k: str) -> list[tuple[str, set[str]]]:
             return [(clause, notion_terms(clause)) for clause in passage_sentences(by_key[k][0].text, clauses=True)]
@@ -605,6 +620,7 @@ class ChatEngine:
         kept = [x for x in sentences if not echoes_question(x[0], echoed)] if echoed else sentences
         if sentences and not kept:
             warnings.append(prompts.ONLY_ECHOED.get(asked_lang, prompts.ONLY_ECHOED["fr"]))
+        kept = pointers_to_previous(kept, asked_terms, lang)
         for sentence, after in kept:
             keys = list(dict.fromkeys(k for m in KEY_RX.finditer(sentence) for k in keys_of(m.group(1))))
             stated_all = figures_in(KEY_RX.sub(" ", without_list_markers(sentence)), lang)
@@ -647,6 +663,11 @@ class ChatEngine:
                                     "(la phrase reprend ce texte).")
                     sentence = KEY_RX.sub(lambda m: f"[{origin}]", sentence)
                     keys = [origin]
+                elif unrelated_citation(sentence, keys):
+                    warnings.append(f"Citation retirée : {', '.join(label(k) for k in keys)} ne dit rien de ce que la "
+                                    "phrase affirme : à vérifier.")
+                    sentence = KEY_RX.sub(" ", sentence)
+                    keys, doubtful = [], True
             known = [k for k in keys if k in by_key]
             for k in keys:
                 if k not in by_key:
@@ -1029,6 +1050,45 @@ def _as_question(part: str, lang: str) -> str:
     if part and part[-1] not in "?؟.!":
         part += {"ar": "؟", "fr": " ?"}.get(lang, "?")
     return part[:1].upper() + part[1:]
+
+
+# words of a sentence that only points at a source (« C'est tiré de la source [S1] », « The key source for
+# this information is [S1] », « المرجع هو المفتاح [S2] »): the model's way of citing what it just wrote
+_POINTER_WORDS = ("source sources clé clés key keys information informations tiré tirée tirés extrait extraite "
+                  "mentionné mentionnée indiqué indiquée précisé précisée cité citée référence stated specified "
+                  "mentioned taken found reference réponse answer question المصدر المرجع المفتاح الإجابة الجواب السؤال مذكور")
+
+
+@functools.cache
+def _pointer_terms() -> frozenset[str]:
+    return frozenset(notion_terms(_POINTER_WORDS))
+
+
+def _loosely_shared(words: set[str], terms: set[str]) -> bool:
+    """Whether a word of ``words`` is in ``terms``, or shares its first five letters with one there:
+    « agricultur » and « agricol » (the stemmer keeps them apart) are the same notion for this check."""
+    heads = {t[:5] for t in terms if len(t) >= 5}
+    return any(w in terms or (len(w) >= 5 and w[:5] in heads) for w in words)
+
+
+def pointers_to_previous(sentences: list[tuple[str, str]], asked_terms: set[str], lang: str = "fr") -> list[tuple[str, str]]:
+    """A sentence that only points at a source gives its keys to the sentence before it, when that one
+    has none, and goes: the pointer says nothing a source could back, the sentence before says it all.
+    With no such sentence before it, it keeps its words and loses its keys."""
+    out: list[tuple[str, str]] = []
+    for sentence, after in sentences:
+        keys = KEY_RX.findall(sentence)
+        plain = KEY_RX.sub(" ", sentence)
+        if keys and not notion_terms(plain) - asked_terms - _pointer_terms() and not figures_in(plain, lang):
+            if out and not KEY_RX.search(out[-1][0]):
+                previous, previous_after = out[-1]
+                for key in keys:
+                    previous = with_key(previous, key, ".!?؟")
+                out[-1] = (previous, previous_after)
+                continue
+            sentence = KEY_RX.sub(" ", sentence)  # nothing before it to cite: it asserts nothing either
+        out.append((sentence, after))
+    return out
 
 
 def with_key(sentence: str, key: str, ends: str) -> str:

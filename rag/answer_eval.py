@@ -56,7 +56,6 @@ from pathlib import Path
 
 from rag.evaluate import percentile
 from rag.settings import PROJECT_ROOT
-from rag.structure import normalise_article_label
 
 log = logging.getLogger(__name__)
 

@@ -929,3 +929,29 @@ def test_a_part_of_an_answer_may_repeat_a_figure_of_the_whole_question(law):
         prompt_question="Quelle règle pour les 2 catégories de salariés, et quelle est la durée normale par semaine ?")
     assert [c.article for c in cited] == ["184"] and "à vérifier" not in text
     assert [(c.figure, c.status) for c in checks] == [("2", CheckStatus.FROM_QUESTION), ("44 heures", CheckStatus.SUPPORTED)]
+
+
+def test_a_citation_of_a_text_that_says_nothing_of_the_sentence_is_removed(lists):
+    """« Il est donc légal pour le patron de faire ça [S2] » cites an article with none of its words:
+    the citation goes and the sentence is to be checked. A sentence copied from its source keeps it."""
+    question = "Comment les délégués sont-ils élus ?"
+    (wrong,) = keys_for(lists, question, "467")
+    engine, _ = chat(lists, f"Il est donc légal pour le patron de faire ça sans prévenir personne [{wrong}].")
+    answer = engine.ask(question)
+    assert answer.citations == [] and "à vérifier" in answer.text
+    assert any(w.startswith("Citation retirée") and "art. 467" in w for w in answer.warnings)
+    (right,) = keys_for(lists, question, "448")
+    engine, _ = chat(lists, f"Les délégués sont élus au scrutin secret de liste et à la représentation proportionnelle [{right}].")
+    assert [c.article for c in engine.ask(question).citations] == ["448"]
+
+
+def test_a_sentence_that_only_points_at_a_source_cites_the_sentence_before_it(lists):
+    """« … à la plus forte moyenne. The key source for this information is [S1]. »: the key belongs to
+    the sentence that says something, and the pointer goes."""
+    question = "Comment les délégués sont-ils élus ?"
+    (key,) = keys_for(lists, question, "448")
+    engine, _ = chat(lists, "Les délégués sont élus au scrutin secret de liste, à la représentation proportionnelle "
+                            f"selon la règle de la plus forte moyenne. C'est tiré de la source [{key}].")
+    answer = engine.ask(question)
+    assert [c.article for c in answer.citations] == ["448"] and "tiré de la source" not in answer.text
+    assert "plus forte moyenne (Loi listes, art. 448)." in answer.text and "à vérifier" not in answer.text
