@@ -44,8 +44,8 @@ OWN_WORDS_SHARE = 0.5
 # the two sentences of IDCC 2098 avenant art. 5)
 CLOSE_SCORE_MARGIN = 0.03
 MIN_ATTRIBUTION_TERMS = 3
-# a cited source that holds at most one of the words a sentence does not take from the question (it has
-# at least this many) says nothing of it: the citation goes
+# a cited source that holds none of the words a sentence does not take from the question (it has at
+# least this many), not even by their first five letters, says nothing of it: the citation goes
 UNRELATED_OWN_WORDS = 3
 # a sentence with no source in its language to copy from is attributed to a source in another language
 # whose closest sentence has at least this cosine with it (e5; a restatement in translation scores
