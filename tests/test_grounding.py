@@ -816,8 +816,8 @@ def test_a_sentence_restating_a_source_in_another_language_is_cited_to_it(law):
 
 
 def test_a_figure_is_the_questions_only_with_the_questions_unit(engine, tmp_path):
-    """« une lettre » in the question reads as the number 1: the answer's « 1 mois » is still the
-    answer's own figure, checked and cited like any other."""
+    """« une lettre » in the question once read as the number 1 and made the answer's « 1 mois » the
+    question's, never checked nor cited: it is the answer's own figure, checked and cited like any other."""
     text = ("# Convention test\n### Article 14\nLe salarié disposera d'un délai de réflexion de 1 mois à compter de la "
             "première présentation de la lettre recommandée pour faire part de sa décision.\n### Article 21\nLe salarié "
             "peut demander à passer à temps partiel après 6 mois d'ancienneté.\n")
