@@ -489,18 +489,24 @@ class ChatEngine:
         def closest_sentences(k: str, claim: str) -> list[int]:
             """The sentence of source ``k`` the claim is closest to, and the next one when it is nearly
             as close (a claim often joins two sentences of its source)."""
-            embedder = getattr(self.retriever, "embedder", None)
-            if embedder is None:
+            scores = sentence_scores(k, claim)
+            if scores is None or not len(scores):
                 return []
+            ranked = [int(i) for i in (-scores).argsort()[:2]]
+            return [i for i in ranked if scores[i] >= scores[ranked[0]] - CLOSE_SCORE_MARGIN]
+
+        @functools.cache
+        def sentence_scores(k: str, claim: str):
+            """The cosine of the claim with each sentence of source ``k`` (e5), or None without the embedder."""
+            if getattr(self.retriever, "embedder", None) is None:
+                return None
             try:
                 import numpy as np
 
-                scores = np.array(sentence_vectors(k)) @ np.array(claim_vector(claim))
+                return np.array(sentence_vectors(k)) @ np.array(claim_vector(claim))
             except Exception as exc:  # a grounding aid only: without it, no citation by guesswork
                 log.warning("claim matching without the embedder: %s", exc)
-                return []
-            ranked = [int(i) for i in np.argsort(-scores)[:2]]
-            return [i for i in ranked if scores[i] >= scores[ranked[0]] - CLOSE_SCORE_MARGIN]
+                return None
 
         @functools.cache
         def sentence_vectors(k: str) -> list[list[float]]:
@@ -560,16 +566,12 @@ class ChatEngine:
             translation of the claim, when no other source comes close: a French answer restating an
             English convention copies no word of it (:func:`copied_source` sees nothing)."""
             others = [k for k, (hit, _) in by_key.items() if hit.lang and hit.lang != lang and source_sentences(k)]
-            if not others or len(claim_words(claim)[0]) < MIN_ATTRIBUTION_TERMS or getattr(self.retriever, "embedder", None) is None:
+            if not others or len(claim_words(claim)[0]) < MIN_ATTRIBUTION_TERMS:
                 return None
-            try:
-                import numpy as np
-
-                vector = np.array(claim_vector(claim))
-                best = sorted(((float(np.max(np.array(sentence_vectors(k)) @ vector)), k) for k in others), reverse=True)
-            except Exception as exc:  # a grounding aid only: without it, no citation by guesswork
-                log.warning("translation matching without the embedder: %s", exc)
+            scored = [(sentence_scores(k, claim), k) for k in others]
+            if any(scores is None for scores, _ in scored):
                 return None
+            best = sorted(((float(scores.max()), k) for scores, k in scored), reverse=True)
             if best[0][0] >= TRANSLATION_SCORE and (len(best) < 2 or best[0][0] - best[1][0] >= TRANSLATION_MARGIN):
                 return best[0][1]
             return None
