@@ -12,14 +12,14 @@ import logging
 import re
 from collections.abc import Iterator
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from rag import prompts
 from rag.figures import Figure, canonical_number, figures_in, unsupported
 from rag.ingest import detect_lang
 from rag.model_text import (KEY_RX, answer_language, answer_sentences, cut_repetition, echoes_question, inverts, keys_for_typed_references,
-                            looping, names_article, negated, sanitise_model_text, tidy_model_references,
+                            looping, names_article, negated, sanitise_model_text, source_text_for_display, tidy_model_references,
                             without_list_markers, without_repeats)
 from rag.retrieve import Filters, Hit
 from rag.structure import passage_body, passage_sentences, with_lead_ins
@@ -72,9 +72,11 @@ class Citation:
     article: str | None
     page: int | None
     text: str
+    stand_in: bool = False  # cited only by a quote the answer reads in place of the model (ChatEngine.quotes_standing_in)
 
     def to_json(self) -> dict:
-        return {"source": self.source, "title": self.title, "article": self.article, "page": self.page, "text": self.text, "label": self.label}
+        return {"source": self.source, "title": self.title, "article": self.article, "page": self.page, "text": self.text, "label": self.label,
+                "stand_in": self.stand_in}
 
 
 class CheckStatus(StrEnum):
@@ -128,6 +130,11 @@ class Answer:
     checks: list[FigureCheck] = field(default_factory=list)
     calculation: dict | None = None  # set when a legal calculator answered (rag.calc)
     model_text: list[str] = field(default_factory=list)  # what the model wrote, before the checks: one text per part
+
+    @property
+    def model_citations(self) -> list[Citation]:
+        """The citations the model's own sentences keep (without those of the quotes read in their place)."""
+        return [c for c in self.citations if not c.stand_in]
 
     def excerpts(self) -> list[Citation]:
         """What the reader is offered to open: the citations, or, when no sentence kept one (each
@@ -915,7 +922,44 @@ class ChatEngine:
         sources = [self._citation(key, hit) for key, hit, _ in fitted]
         quoted = [hit for key, hit, _ in fitted if any(c.key == key for c in citations)] or [fitted[0][1]]
         quotes = self.select_quotes(standalone, quoted, checks, lang)
+        text, citations = self.quotes_standing_in(text, citations, checks, quotes, fitted, lang)
         yield Answer(question, text, lang, citations, warnings, sources, standalone, False, partial, quotes, checks, model_text=[raw])
+
+    def quotes_standing_in(self, text: str, citations: list[Citation], checks: list[FigureCheck], quotes: list[Quote],
+                           fitted: list[tuple[str, Hit, str]], lang: str) -> tuple[str, list[Citation]]:
+        """The law's own words where the model's cannot be read aloud, appended verbatim and cited.
+
+        After a figure its cited text does not state with that unit, the decisive sentence of that text
+        when it states a figure of the same unit (the model misread a figure there); after an answer
+        that cites nothing (it only restated the question, or every sentence was « à vérifier »), the
+        decisive sentence of the nearest source. The flagged sentence stays, marked; the quote is the
+        text itself, so it is neither a guess nor a figure of the model's."""
+        by_place = {(hit.source, hit.article): (key, hit) for key, hit, _ in fitted}
+        flagged = [c for c in checks if c.status in DOUBTFUL_STATUSES and c.source]
+        chosen: list[tuple[dict, Quote]] = []
+        for check in flagged:
+            quote = next((q for q in quotes if (q.source, q.article) == (check.source, check.article)), None)
+            if quote is None or any(q is quote for _, q in chosen) or (quote.source, quote.article) not in by_place:
+                continue
+            hit = by_place[(quote.source, quote.article)][1]
+            if check.unit and not any(f.unit == check.unit for f in figures_in(quote.text, hit.lang or lang)):
+                continue
+            chosen.append((prompts.QUOTE_OF_CITED, quote))
+        if not citations and not chosen:
+            nearest = next((q for q in quotes if (q.source, q.article) in by_place), None)
+            if nearest is not None:
+                chosen.append((prompts.QUOTE_OF_NEAREST, nearest))
+        if not chosen:
+            return text, citations
+        citations = list(citations)
+        lines = []
+        for lead, quote in chosen:
+            key, hit = by_place[(quote.source, quote.article)]
+            if not any((c.source, c.article) == (quote.source, quote.article) for c in citations):
+                citations.append(replace(self._citation(key, hit), stand_in=True))
+            said = _shortened(source_text_for_display(quote.text), STAND_IN_QUOTE_CHARS)
+            lines.append(f"{lead.get(lang, lead['fr'])} « {said} » ({quote.label}).")
+        return ((text + "\n\n") if text else "") + "\n".join(lines), citations
 
     def official_for_fiches(self, hits: list[Hit]) -> list[Hit]:
         """A project fiche summarises articles: when the official text of an article it cites is
@@ -1003,6 +1047,22 @@ class ChatEngine:
         return final
 
 
+# a figure check that leaves its sentence « à vérifier »
+DOUBTFUL_STATUSES = (CheckStatus.UNIT_MISMATCH, CheckStatus.NOT_IN_SOURCES, CheckStatus.OTHER_SUBJECT)
+# a quote read in the answer's text is cut at a word after this many characters (the whole one is below the answer)
+STAND_IN_QUOTE_CHARS = 450
+LEADING_ENUMERATOR = re.compile(r"^\s*(?:\(?\d{1,2}[.)°]\s+|\d{1,2}\s*[-–—]\s+|\(?[a-zA-Z][.)]\s*|[\u0621-\u064a]\s*[)\-–]\s+)(?=\S)")
+
+
+def _shortened(text: str, limit: int) -> str:
+    """A quote read inside the answer: without its paragraph number (« 1. », « 2 – », « b) »), which
+    would read as a figure, and cut at a word after ``limit`` characters."""
+    text = LEADING_ENUMERATOR.sub("", text, count=1)
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:") + " …"
+
+
 # the parts of a question share one answer's token budget, but each may write a few sentences
 PART_MIN_TOKENS = 120
 FICHE_REFERENCE = re.compile(r"C\.\s*trav\.?,?\s*art\.\s*(\d+(?:-\d+)?)")
@@ -1014,7 +1074,6 @@ NOT_LEGAL_SOURCES = ["clause"]
 def renumbered(answer: Answer, first_key: int) -> Answer:
     """The answer of one part with its source keys following the previous parts' (S1, S2 → S4, S5).
     The model always reads S1, S2…: the instruction names those keys."""
-    from dataclasses import replace
 
     def shift(c: Citation) -> Citation:
         return replace(c, key=f"S{int(c.key[1:]) + first_key - 1}") if c.key[1:].isdigit() else c

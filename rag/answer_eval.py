@@ -33,6 +33,9 @@ the same maximum tokens). Then each answer is scored in code:
 
 The figure reading here is written apart from the product's own checker (``rag.figures``) on
 purpose: an evaluation that reused the checker it evaluates would share its blind spots.
+``right_own_words`` / ``right_key_own_words`` (reported apart): the same scores with the verbatim
+quotes the answer reads in place of the model (any « … » span, and the citations only such a quote
+carries, ``Citation.stand_in``) left out: how much of ``right`` the model's own sentences earn.
 ``key_in_quotes`` (reported apart) says whether a key is in the verbatim quotes the product shows
 under its answer (``Answer.quotes``), when it has them.
 
@@ -560,6 +563,9 @@ def evidence_in(qa: QA, texts: Iterable[str]) -> bool | None:
     return all(normalise(e.get("quote", "")) in blob for e in qa.evidence)
 
 
+GUILLEMET_QUOTE = re.compile(r"«[^»]*»")
+
+
 def score_answer(qa: QA, answer) -> dict:
     """All the checks of one product answer (an :class:`rag.answer.Answer`)."""
     citations = list(answer.citations)
@@ -587,6 +593,12 @@ def score_answer(qa: QA, answer) -> dict:
         "gold_in_sources": _gold_in(qa, getattr(answer, "sources", []) or []),
         "evidence_in_sources": evidence_in(qa, [s.text for s in getattr(answer, "sources", []) or []]),
     }
+    # the same, without the verbatim quotes the answer reads in place of the model (« … »): what the
+    # model's own sentences got right (reported apart, so that quotes are not taken for the model)
+    own_key = matched_key(qa.key, GUILLEMET_QUOTE.sub(" ", body)) if qa.key else None
+    own_cit = right_citation(qa, [c for c in citations if not getattr(c, "stand_in", False)])
+    result["right_key_own_words"] = (own_key is not None) if qa.in_scope else None
+    result["right_own_words"] = (own_key is not None and bool(own_cit)) if qa.in_scope else bool(answer.not_found)
     result["stopped"] = _stop_reason(warnings)
     quotes = getattr(answer, "quotes", None)
     if quotes and qa.key:
@@ -917,6 +929,7 @@ def summarise(rows: list[dict], with_baseline: bool = False) -> dict:
         "stopped_repeating": sum(1 for r in rows if r["checks"].get("stopped") == "repeating"),
         "gold_in_sources": count(inscope, "gold_in_sources"),
         "key_in_quotes": count(inscope, "key_in_quotes"),
+        "right_own_words": count(inscope, "right_own_words"), "right_key_own_words": count(inscope, "right_key_own_words"),
         "ttft_s_p50": round(statistics.median(ttft), 2) if ttft else None,
         "ttft_s_p90": round(percentile(ttft, 0.9), 2) if ttft else None,
         "total_s_p50": round(statistics.median(total), 2) if total else None,
@@ -984,6 +997,8 @@ def format_table(report: dict) -> str:
         ("", "Ittifaq", "plain RAG" if b else ""),
         ("right (key + gold citation)", frac(s["right"], s["in_scope"]), "n/a (no articles)" if b else ""),
         ("right key / figure", frac(s["right_key"], s["in_scope"]), frac(b["right_key"], s["in_scope"]) if b else ""),
+        ("right, without the quotes read", frac(s.get("right_own_words", 0), s["in_scope"]), ""),
+        ("right key, without the quotes", frac(s.get("right_key_own_words", 0), s["in_scope"]), ""),
         ("right citation (all gold)", frac(s["right_citation"], s["in_scope"]), "n/a" if b else ""),
         ("misgrounded (of cited answers)", frac(s["misgrounded"], s["cited_answers"]), "n/a" if b else ""),
         ("unflagged wrong figure", frac(s["unflagged_wrong_figure"], s["questions"]), "n/a" if b else ""),

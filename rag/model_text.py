@@ -112,6 +112,16 @@ def sanitise_model_text(text: str) -> str:
     return re.sub(r"(?i)(?:java|vb)script:", "", text)
 
 
+WEB_ADDRESS = re.compile(r"(?i)(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)[^\s)\]>»]*")
+
+
+def source_text_for_display(text: str) -> str:
+    """A source's own sentence shown in the chat (a quote): its images and links undone like a
+    model's, its bare web addresses left out (escaped, « ![](http://…) » still showed the address,
+    and a Markdown renderer may turn an address into a link) and no source key (« [S2] ») of its own."""
+    return KEY_RX.sub(" ", WEB_ADDRESS.sub("‹adresse web›", sanitise_model_text(text)))
+
+
 _TYPED_ARTICLE = re.compile(r"(?:\bart(?:icle)?s?\.?|المادة|الفصل)\s*(\d+(?:\.\d+)*)", re.I)
 
 

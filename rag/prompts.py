@@ -64,6 +64,19 @@ ONLY_ECHOED = {
     "ar": "اكتفى النموذج بإعادة السؤال: اقرأ النص المقتبس أدناه.",
 }
 
+# when a sentence's figure is not in its cited text, or the model cited nothing, the answer reads the
+# law's own words: the decisive sentence the code chose (rag.answer.select_quotes), verbatim and cited
+QUOTE_OF_CITED = {
+    "fr": "Le texte cité dit :",
+    "en": "The cited text reads:",
+    "ar": "يقول النص المستشهد به:",
+}
+QUOTE_OF_NEAREST = {
+    "fr": "Extrait de la source la plus proche de la question :",
+    "en": "Closest source to the question reads:",
+    "ar": "أقرب مصدر إلى السؤال يقول:",
+}
+
 NO_CITATION_WARNING = "La réponse du modèle ne cite aucune source : vérifiez-la dans les extraits proposés."
 
 STOPPED_REPEATING = {

@@ -283,8 +283,11 @@ def test_a_sentence_that_only_asks_the_question_again_is_dropped(indexed):
     answer = chat.ask(question)
     assert answer.text.startswith("Elle est de 44 heures") and "?" not in answer.text
     echoed = chat.ask(question)
-    assert echoed.text == "" and not echoed.citations
+    assert not echoed.model_citations and "?" not in echoed.text
     assert any("reposer la question" in w for w in echoed.warnings) and echoed.quotes
+    # nothing of the model's is left: the answer reads the nearest source's decisive sentence, verbatim and cited
+    assert echoed.text.startswith("Extrait de la source la plus proche") and "44 heures par semaine" in echoed.text
+    assert [(c.article, c.stand_in) for c in echoed.citations] == [("184", True)]
 
 
 def test_a_part_that_asks_the_whole_question_back_is_dropped(indexed):

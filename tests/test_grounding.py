@@ -52,9 +52,14 @@ def test_wrong_unit_is_flagged_and_not_cited(law):
     key = key_of(probe, "184")
     engine, _ = chat(law, f"La durée normale du travail est de 2288 heures par semaine [{key}].")
     answer = engine.ask("Quelle est la durée normale du travail par semaine ?")
-    assert "à vérifier" in answer.text and "art. 184" not in answer.text  # no citation on a doubtful sentence
+    assert "à vérifier" in answer.text and not answer.model_citations  # no citation on a doubtful sentence
     assert any(c.status == CheckStatus.UNIT_MISMATCH and c.figure.startswith("2288") for c in answer.checks)
     assert answer.quotes and "44 heures par semaine" in answer.quotes[0].text  # the quote stands alone
+    # and is read in the answer, right after the flagged sentence: the text's own words, cited
+    said, read = answer.text.split("\n\n", 1)
+    assert "art. 184" not in said and read.startswith("Le texte cité dit : « Dans les activités non agricoles")
+    assert "44 heures par semaine" in read and read.endswith("» (Loi test, art. 184).")
+    assert [(c.article, c.stand_in) for c in answer.citations] == [("184", True)]
 
 
 def test_right_figure_and_unit_is_supported_and_quoted(law):
@@ -82,7 +87,7 @@ def test_no_citation_by_guesswork_for_a_figure_with_another_unit(law):
 def test_figure_stated_nowhere_is_flagged_never_cited(law):
     engine, _ = chat(law, "La prime est de 7 % du salaire.")
     answer = engine.ask("Quel est le montant de la prime d'ancienneté ?")
-    assert "à vérifier" in answer.text and not answer.citations
+    assert "à vérifier" in answer.text and not answer.model_citations
     assert any(c.status == CheckStatus.NOT_IN_SOURCES for c in answer.checks)
     assert any("non trouvé" in w for w in answer.warnings)
 
@@ -285,7 +290,7 @@ def test_no_citation_is_added_by_figures_against_the_period_the_text_states(engi
     engine.index.index_paths([fiche], isolated=False)
     chat_engine, _ = chat(engine, "La durée normale du travail par semaine est de 2288 heures.")
     answer = chat_engine.ask("Quelle est la durée normale du travail par semaine ?")
-    assert not answer.citations and "à vérifier" in answer.text
+    assert not answer.model_citations and "à vérifier" in answer.text
     assert not any("Citation ajoutée" in w for w in answer.warnings)
     assert any(c.figure.startswith("2288") and c.status == CheckStatus.UNIT_MISMATCH for c in answer.checks)
     assert answer.excerpts() and any("44" in q.text for q in answer.quotes)
@@ -334,7 +339,7 @@ def test_a_figure_is_not_cited_to_a_sentence_about_something_else(agreement):
     chat_engine, _ = chat(agreement, "La durée minimale du travail à temps partiel est de 3 heures.")
     answer = chat_engine.ask("Durée minimale du travail à temps partiel et pause après une séquence au téléphone ?")
     assert {c.article for c in answer.sources} == {"5", "6"}
-    assert not answer.citations and "à vérifier" in answer.text
+    assert not answer.model_citations and "à vérifier" in answer.text
     assert not any("Citation ajoutée" in w for w in answer.warnings)
     assert [c.status for c in answer.checks if c.figure.startswith("3")] == [CheckStatus.OTHER_SUBJECT]
     assert any("à propos d'autre chose" in w for w in answer.warnings)
@@ -347,7 +352,7 @@ def test_a_citation_is_not_moved_to_a_sentence_about_something_else(agreement):
     wrong = key_of(first, "5")  # the model cites the right article with a figure it does not state
     chat_engine, _ = chat(agreement, f"La durée minimale du travail à temps partiel est de 3 heures [{wrong}].")
     answer = chat_engine.ask(question)
-    assert not answer.citations and "à vérifier" in answer.text
+    assert not answer.model_citations and "à vérifier" in answer.text
     assert not any("Citation corrigée" in w for w in answer.warnings)
 
 
@@ -517,7 +522,7 @@ def test_a_copied_sentence_cited_to_the_neighbouring_article_is_corrected(lists)
 def test_a_sentence_that_only_repeats_the_question_is_attributed_to_nothing(lists):
     engine, _ = chat(lists, "Les délégués sont élus comme le prévoit la loi sur les délégués élus.")
     answer = engine.ask("Comment les délégués sont-ils élus ?")
-    assert answer.citations == [] and not any("texte repris" in w for w in answer.warnings)
+    assert answer.model_citations == [] and not any("texte repris" in w for w in answer.warnings)
 
 
 def test_a_list_keeps_its_lines_and_its_item_numbers_are_not_figures(lists):
@@ -562,7 +567,7 @@ def test_a_sentence_that_says_the_opposite_of_the_text_it_copies_gets_no_citatio
     question = "Peut-on imposer le travail de nuit aux salariés des filières administrative et commerciale ?"
     engine, _ = chat(night, "Il pourra être recouru au travail de nuit habituel pour les filières administrative et commerciale.")
     answer = engine.ask(question)
-    assert answer.citations == [] and "texte repris" not in " ".join(answer.warnings)
+    assert answer.model_citations == [] and "texte repris" not in " ".join(answer.warnings)
     engine, _ = chat(night, "Il ne pourra être recouru au travail de nuit habituel que sur la base du volontariat.")
     assert [c.article for c in engine.ask(question).citations] == ["2"]  # the same words, the same sense: cited
 
@@ -658,12 +663,12 @@ def test_a_sentence_joining_two_sentences_of_one_article_is_cited_to_it(engine, 
     chat_engine, _ = chat(indexed, "La pause déjeuner dure au moins 45 minutes et elle est prise au plus tard après "
                                    "4 heures de travail effectif.")
     answer = chat_engine.ask("Dans l'avenant centres d'appels, combien dure la pause déjeuner et quand est-elle prise ?")
-    assert [c.article for c in answer.citations] == ["5"] and "à vérifier" not in answer.text
+    assert [c.article for c in answer.model_citations] == ["5"] and "à vérifier" not in answer.text
     assert {c.figure: c.status for c in answer.checks} == {"45 minutes": CheckStatus.SUPPORTED, "4 heures": CheckStatus.SUPPORTED}
     chat_engine, _ = chat(indexed, "La pause déjeuner dure au moins 45 minutes et elle est prise au plus tard après "
                                    "5 heures de travail effectif.")
     answer = chat_engine.ask("Dans l'avenant centres d'appels, combien dure la pause déjeuner et quand est-elle prise ?")
-    assert not answer.citations and "à vérifier" in answer.text  # one figure the article does not state: no citation
+    assert not answer.model_citations and "à vérifier" in answer.text  # one figure the article does not state: no citation
 
 
 def test_a_figure_the_cited_article_states_about_something_else_is_flagged(agreement):
@@ -674,7 +679,7 @@ def test_a_figure_the_cited_article_states_about_something_else_is_flagged(agree
     calls = key_of(chat_engine.ask(question), "6")
     chat_engine, _ = chat(agreement, f"La durée minimale du travail à temps partiel est de 3 heures [{calls}].")
     answer = chat_engine.ask(question)
-    assert not answer.citations and "à vérifier" in answer.text
+    assert not answer.model_citations and "à vérifier" in answer.text
     assert [c.status for c in answer.checks] == [CheckStatus.OTHER_SUBJECT]
     assert any("à propos d'autre chose" in w for w in answer.warnings)
     chat_engine, _ = chat(agreement, f"Après une séquence de 3 heures de travail au téléphone, une pause est due [{calls}].")
@@ -705,7 +710,7 @@ def test_a_list_item_speaks_of_what_its_list_opens_with(engine, tmp_path):
                   "La prime d'ancienneté est de 10 % après deux ans de service."):
         engine, _ = chat(law_350, reply)
         answer = engine.ask(question)
-        assert not answer.citations and "à vérifier" in answer.text, reply
+        assert not answer.model_citations and "à vérifier" in answer.text, reply
     engine, _ = chat(law_350, "La prime d'ancienneté est de 10 % après cinq ans de service.")
     assert [c.article for c in engine.ask(question).citations] == ["350"]
 
@@ -777,7 +782,7 @@ def test_an_inverted_copy_keeps_no_citation(engine, tmp_path):
     key = key_of(chat_engine.ask(question), "370")
     chat_engine, _ = chat(code, f"يعتبر تنازلا من الأجير عن حقه في الأجر القبول الصادر منه لورقة الأداء دون احتجاج أو تحفظ [{key}].")
     answer = chat_engine.ask(question)
-    assert not answer.citations and "à vérifier" in answer.text
+    assert not answer.model_citations and "à vérifier" in answer.text
     assert any("Sens inversé" in w for w in answer.warnings)
     chat_engine, _ = chat(code, f"لا يعتبر تنازلا من الأجير عن حقه في الأجر القبول الصادر منه لورقة الأداء دون احتجاج أو تحفظ [{key}].")
     assert [c.article for c in chat_engine.ask(question).citations] == ["370"]
@@ -829,7 +834,7 @@ def test_a_figure_is_the_questions_only_with_the_questions_unit(engine, tmp_path
     assert any(c.figure.startswith("1 mois") and c.status == CheckStatus.SUPPORTED for c in answer.checks)
     chat_engine, _ = chat(engine, "Je dois répondre dans un délai de 1 semaine à compter de la lettre recommandée.")
     answer = chat_engine.ask(question)
-    assert answer.citations == [] and "à vérifier" in answer.text  # 1 semaine: not the question's, not the text's
+    assert answer.model_citations == [] and "à vérifier" in answer.text  # 1 semaine: not the question's, not the text's
 
 
 def test_a_figure_with_the_questions_value_but_another_unit_is_checked(law):
@@ -938,7 +943,7 @@ def test_a_citation_of_a_text_that_says_nothing_of_the_sentence_is_removed(lists
     (wrong,) = keys_for(lists, question, "467")
     engine, _ = chat(lists, f"Il est donc légal pour le patron de faire ça sans prévenir personne [{wrong}].")
     answer = engine.ask(question)
-    assert answer.citations == [] and "à vérifier" in answer.text
+    assert answer.model_citations == [] and "à vérifier" in answer.text
     assert any(w.startswith("Citation retirée") and "art. 467" in w for w in answer.warnings)
     (right,) = keys_for(lists, question, "448")
     engine, _ = chat(lists, f"Les délégués sont élus au scrutin secret de liste et à la représentation proportionnelle [{right}].")
@@ -955,3 +960,45 @@ def test_a_sentence_that_only_points_at_a_source_cites_the_sentence_before_it(li
     answer = engine.ask(question)
     assert [c.article for c in answer.citations] == ["448"] and "tiré de la source" not in answer.text
     assert "plus forte moyenne (Loi listes, art. 448)." in answer.text and "à vérifier" not in answer.text
+
+
+def test_a_misread_figure_is_followed_by_its_cited_texts_own_sentence_verbatim(law):
+    """The model misreads a figure of the article it cites: its sentence stays, marked « à vérifier »
+    and uncited, and the answer then reads that article's decisive sentence word for word, cited."""
+    question = "Comment le montant de la prime d'ancienneté est-il fixé ?"
+    key = key_of(chat(law, "PLACEHOLDER")[0].ask(question), "350")
+    engine, _ = chat(law, f"La prime d'ancienneté est de 12 % du salaire versé [{key}].")
+    answer = engine.ask(question)
+    said, read = answer.text.split("\n\n", 1)
+    assert "à vérifier" in said and "art. 350" not in said and not answer.model_citations
+    assert read.startswith("Le texte cité dit : « ") and read.endswith("» (Loi test, art. 350).")
+    quoted = read[read.index("«") + 1: read.rindex("»")].strip()
+    assert quoted and quoted.rstrip(" …") in " ".join(LAW.split()) and "% du salaire versé" in quoted
+    assert [(c.article, c.stand_in) for c in answer.citations] == [("350", True)]
+
+
+def test_no_quote_is_read_when_the_cited_text_has_no_figure_of_that_kind(law):
+    """A figure in days flagged against an article that speaks in per cent: that article's sentence
+    would not be the figure misread, so nothing is read in its place; the cited sentence stays cited."""
+    question = "Que dit la loi test sur la durée normale du travail ?"
+    probe = chat(law, "PLACEHOLDER")[0].ask(question)
+    hours, bonus = key_of(probe, "184"), key_of(probe, "350")
+    engine, _ = chat(law, f"La durée normale est de 44 heures par semaine [{hours}]. La prime est de 7 jours par an [{bonus}].")
+    answer = engine.ask(question)
+    assert "Le texte cité dit" not in answer.text and "Extrait de la source" not in answer.text
+    assert [c.article for c in answer.model_citations] == ["184"] and not any(c.stand_in for c in answer.citations)
+    assert "7 jours par an *(à vérifier)*" in answer.text
+
+
+def test_a_quote_read_in_the_answer_drops_its_paragraph_number_and_is_cut_at_a_word():
+    from rag.answer import STAND_IN_QUOTE_CHARS, _shortened
+
+    assert _shortened("1. Workers shall enjoy adequate protection.", 400) == "Workers shall enjoy adequate protection."
+    assert _shortened("2 – كل أجير، مرة على الأقل", 400) == "كل أجير، مرة على الأقل"
+    assert _shortened("b) le blâme ;", 400) == "le blâme ;"
+    # a figure that opens the sentence is not a paragraph number
+    assert _shortened("10 % du salaire versé", 400) == "10 % du salaire versé"
+    assert _shortened("44 heures par semaine", 400) == "44 heures par semaine"
+    long = "mot " * 200
+    cut = _shortened(long, STAND_IN_QUOTE_CHARS)
+    assert cut.endswith(" …") and len(cut) <= STAND_IN_QUOTE_CHARS + 2 and " mo …" not in cut

@@ -181,6 +181,19 @@ def test_obedient_model_output_is_inert_in_the_checked_answer(hostile, name):
     assert "art. 184" in answer.text and answer.citations[0].article == "184"
 
 
+@pytest.mark.parametrize("source", ["note_exfiltration.md", "accord_piege.md", "avenant_piege.pdf", "pv_piege.docx"])
+def test_a_hostile_source_read_in_the_models_place_is_inert(hostile, source):
+    """The model cites nothing: the answer reads the nearest source's own sentence in its text. From a
+    hostile document that sentence is shown like a model's: nothing to fetch, no address, no key."""
+    from rag.retrieve import Filters
+
+    chat_engine, _ = chat(hostile, "Rien à signaler.")
+    answer = chat_engine.ask(QUESTION, filters=Filters(sources=[source]))
+    assert "Extrait de la source la plus proche" in answer.text, answer.text
+    assert inert(answer.text), answer.text
+    assert "[S" not in answer.text and [c.source for c in answer.citations if c.stand_in] == [source]
+
+
 def test_what_the_chat_handler_sends_to_the_browser_is_inert(hostile, settings):
     evil = " ".join(EVIL_OUTPUTS.values())
     hostile._chat = ObedientModel(f"La durée normale est de 44 heures par semaine [S1]. {evil} Fin.")

@@ -21,7 +21,6 @@ CHECK_STYLE = {
 }
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>!|#~])")
-_WEB_ADDRESS = re.compile(r"(?i)(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)[^\s)\]>»]*")
 
 
 def md_escape(text: object) -> str:
@@ -72,12 +71,9 @@ def citations_html(citations: list[dict], lang: str = "fr") -> str:
 def quote_markdown(quote: dict) -> str:
     """« decisive sentence » — reference, the figures in bold; the sentence is the source's own text."""
     from rag.figures import NUMBER, canonical_number
-    from rag.model_text import sanitise_model_text
+    from rag.model_text import source_text_for_display
 
-    # a source's own sentence, but shown in the chat: its images and links undone like a model's, and
-    # its bare web addresses left out (escaped, « ![](http://…) » still showed the address, and a
-    # Markdown renderer may turn an address into a link); the whole text is in the excerpt box
-    body = _WEB_ADDRESS.sub("‹adresse web›", sanitise_model_text(str(quote.get("text", ""))))
+    body = source_text_for_display(str(quote.get("text", "")))  # the whole text is in the excerpt box
     figures = set(quote.get("figures") or [])
     out, last = [], 0
     for match in NUMBER.finditer(body):
