@@ -18,7 +18,7 @@ from enum import StrEnum
 from rag import prompts
 from rag.figures import Figure, canonical_number, figures_in, unsupported
 from rag.ingest import detect_lang
-from rag.model_text import (KEY_RX, answer_language, answer_sentences, cut_repetition, echoes_question, inverts, keys_for_typed_references,
+from rag.model_text import (KEY_RX, answer_language, answer_sentences, cut_repetition, echoes_question, echoes_situation, inverts, keys_for_typed_references,
                             looping, names_article, negated, sanitise_model_text, source_text_for_display, tidy_model_references,
                             without_list_markers, without_repeats)
 from rag.retrieve import Filters, Hit
@@ -98,9 +98,11 @@ class Quote:
     page: int | None
     text: str
     figures: list[str] = field(default_factory=list)
+    in_answer: bool = False  # read inside the answer's text (ChatEngine.quotes_standing_in): not shown again below it
 
     def to_json(self) -> dict:
-        return {"source": self.source, "article": self.article, "label": self.label, "page": self.page, "text": self.text, "figures": self.figures}
+        return {"source": self.source, "article": self.article, "label": self.label, "page": self.page, "text": self.text, "figures": self.figures,
+                "in_answer": self.in_answer}
 
 
 @dataclass
@@ -626,7 +628,7 @@ class ChatEngine:
         out_sentences = []
         sentences = without_repeats(answer_sentences(raw))
         echoed = f"{question} {prompt_question}".strip()  # the question, and for a part the whole question and its focus line
-        kept = [x for x in sentences if not echoes_question(x[0], echoed)] if echoed else sentences
+        kept = [x for x in sentences if not echoes_question(x[0], echoed) and not echoes_situation(x[0], question)] if echoed else sentences
         if sentences and not kept:
             warnings.append(prompts.ONLY_ECHOED.get(asked_lang, prompts.ONLY_ECHOED["fr"]))
         kept = pointers_to_previous(kept, asked_terms, lang)
@@ -957,6 +959,7 @@ class ChatEngine:
             key, hit = by_place[(quote.source, quote.article)]
             if not any((c.source, c.article) == (quote.source, quote.article) for c in citations):
                 citations.append(replace(self._citation(key, hit), stand_in=True))
+            quote.in_answer = True
             said = _shortened(source_text_for_display(quote.text), STAND_IN_QUOTE_CHARS)
             lines.append(f"{lead.get(lang, lead['fr'])} « {said} » ({quote.label}).")
         return ((text + "\n\n") if text else "") + "\n".join(lines), citations

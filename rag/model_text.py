@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import re
 
+from rag.figures import figures_in
 from rag.ingest import detect_lang
 
 # a source key as the model writes it: « [S2] », « [S1, S3] »
@@ -202,6 +203,29 @@ def echoes_question(sentence: str, question: str) -> bool:
         return False
     words, asked = tokenize(body), set(tokenize(question))
     return bool(words) and sum(w in asked for w in words) >= 0.8 * len(words)
+
+
+def echoes_situation(sentence: str, question: str) -> bool:
+    """A sentence that only tells the asker's own situation back (« Dans la boutique où je suis
+    vendeuse, on reste debout toute la journée… »): nearly all its words (at least four) taken from
+    one sentence of the question that asks nothing (it ends with a full stop, not a question mark),
+    and no figure the question did not give. It answers nothing, and a citation after it would look
+    like support."""
+    from rag.lexical import tokenize
+
+    words = tokenize(KEY_RX.sub(" ", sentence))
+    if len(words) < 4:
+        return False
+    stated = {f.value for f in figures_in(KEY_RX.sub(" ", sentence))}
+    for told in re.split(r"(?<=[.!;؛])\s+|(?<=[?؟])\s*", question):
+        told = told.strip()
+        if not re.search(r"[.!;؛]\W*$", told):  # asks something, or is a part of a question cut before its mark
+            continue
+        said = set(tokenize(told))
+        # a figure the asker did not give is an answer (« … est de 25 % »), not the situation told back
+        if sum(w in said for w in words) >= 0.9 * len(words) and stated <= {f.value for f in figures_in(told)}:
+            return True
+    return False
 
 
 def without_repeats(sentences: list[tuple[str, str]]) -> list[tuple[str, str]]:

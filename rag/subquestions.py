@@ -42,6 +42,34 @@ def with_lead(parts: list[str]) -> list[str]:
     return [parts[0], *[p if match.group(1) in p else f"{lead} {p}" for p in parts[1:]]]
 
 
+# the question's closing clause, when it names the text every part is asked of: « …, et de quelle durée,
+# selon l'accord IDCC 2098 de 2003 ? », « … and what must the employer do under Convention 155? »
+_TAIL = re.compile(r"[,،]?\s+((?:selon|d['’]après|conformément\s+à|dans|under|according\s+to|in|حسب|وفق|بموجب|في)\s+[^,،;؛?؟]{4,}?)\s*[?؟.!]?\s*$", re.I)
+
+
+def _names_a_text(clause: str) -> bool:
+    from rag.jurisdiction import named_jurisdictions
+    from rag.retrieve import parse_scope
+
+    return bool(named_jurisdictions(clause) or parse_scope(clause).kinds)
+
+
+def with_tail(parts: list[str]) -> list[str]:
+    """Parts before the last keep the question's closing clause when it names a text and they name
+    none: « Au bout de combien d'heures … une pause, et de quelle durée, selon l'accord IDCC 2098 de
+    2003 ? » asks both halves of the night-work agreement, not the first of the Moroccan code."""
+    match = _TAIL.search(parts[-1]) if len(parts) >= 2 else None
+    if not match or not _names_a_text(match.group(1)):
+        return parts
+    tail = match.group(1).strip()
+
+    def framed(part: str) -> str:
+        body = part.rstrip(" ?؟.!")
+        return f"{body} {tail}{part.rstrip()[len(body):].strip()}"
+
+    return [p if _names_a_text(p) else framed(p) for p in parts[:-1]] + [parts[-1]]
+
+
 def split_question(question: str) -> list[str]:
     """The parts of a question that asks several things, or [] when it asks one."""
     parts = [p.strip(" ,;؛،") for p in _BREAK.split(question.strip())]
@@ -62,4 +90,4 @@ def question_parts(question: str) -> list[str]:
             parts[-1] = f"{parts[-1]} {part}"
         else:
             parts.append(part)
-    return with_lead(parts) if len(parts) >= 2 else []
+    return with_tail(with_lead(parts)) if len(parts) >= 2 else []

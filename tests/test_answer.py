@@ -290,6 +290,23 @@ def test_a_sentence_that_only_asks_the_question_again_is_dropped(indexed):
     assert [(c.article, c.stand_in) for c in echoed.citations] == [("184", True)]
 
 
+def test_a_sentence_that_only_tells_the_askers_situation_back_is_dropped(indexed):
+    """A worker tells their situation, then asks: the 1.5B model often writes the situation back with
+    a key after it. That sentence answers nothing and its citation would look like support."""
+    question = "Je travaille dans un centre d'appels depuis deux ans. Quelle est la durée normale du travail par semaine ?"
+    chat, _ = chat_for(indexed, "Je travaille dans un centre d'appels depuis deux ans [S1]. "
+                                "La durée normale est de 44 heures par semaine [S1].")
+    answer = chat.ask(question)
+    assert answer.text.startswith("La durée normale est de 44 heures") and "centre d'appels" not in answer.text
+    assert [c.article for c in answer.model_citations] == ["184"]
+    # a request that ends with a full stop: its words told back go, a sentence with a figure the asker did not give stays
+    request = "Comparez la durée normale du travail par semaine et par année."
+    chat, _ = chat_for(indexed, "La durée normale du travail par semaine et par année [S1]. "
+                                "La durée normale du travail par semaine est de 44 heures [S1].")
+    answer = chat.ask(request)
+    assert answer.text.startswith("La durée normale du travail par semaine est de 44 heures") and "par année" not in answer.text
+
+
 def test_a_part_that_asks_the_whole_question_back_is_dropped(indexed):
     """In a question answered part by part, the model sees the whole question: a sentence of one
     part that repeats the whole question (not only that part's words) is dropped as well."""

@@ -89,6 +89,37 @@ def test_an_opening_clause_that_asks_something_is_not_carried():
     assert with_lead(parts) == parts == ["Quelle est la durée du congé annuel", "combien de jours de plus donne l'ancienneté ?"]
 
 
+@pytest.mark.parametrize("question,first", [
+    ("Au bout de combien d'heures consécutives de travail de nuit le salarié a-t-il droit à une pause, et de quelle durée, "
+     "selon l'accord IDCC 2098 de 2003 ?",
+     "Au bout de combien d'heures consécutives de travail de nuit le salarié a-t-il droit à une pause selon l'accord IDCC 2098 de 2003"),
+    ("What is a worker expected to do when he sees an imminent and serious danger, and what must two undertakings "
+     "sharing a workplace do under Convention 155?",
+     "What is a worker expected to do when he sees an imminent and serious danger under Convention 155"),
+    ("ما هي المدة الدنيا للراحة الأسبوعية؟ وما نسبة الزيادة حسب مدونة الشغل؟",
+     "ما هي المدة الدنيا للراحة الأسبوعية حسب مدونة الشغل؟"),
+])
+def test_the_earlier_parts_keep_the_closing_clause_that_names_the_text(question, first):
+    """« …une pause, et de quelle durée, selon l'accord IDCC 2098 de 2003 ? »: the first half asks the
+    same agreement; searched alone it went to the Moroccan code's night rest."""
+    from rag.subquestions import question_parts, with_tail
+
+    parts = with_tail(split_question(question))
+    assert len(parts) == 2 and parts[0] == first and parts[1] == split_question(question)[1]
+    assert question_parts(question)[0] == first
+
+
+def test_a_closing_clause_is_not_carried_when_it_names_no_text_or_the_part_names_its_own():
+    from rag.subquestions import with_tail
+
+    # « dans l'entreprise » names no text
+    parts = split_question("Combien de délégués faut-il, et combien de jours de congé dans l'entreprise ?")
+    assert len(parts) == 2 and with_tail(parts) == parts
+    # the first part already names its law: each side of the comparison keeps its own
+    parts = split_question("Combien de jours de congé payé au Maroc, et combien dans la convention IDCC 2098 ?")
+    assert with_tail(parts) == parts == ["Combien de jours de congé payé au Maroc", "combien dans la convention IDCC 2098 ?"]
+
+
 def test_arabic_names_of_a_convention_point_at_its_text():
     assert parse_scope("هل يجوز للدولة، حسب اتفاقية الحرية النقابية رقم 87، أن تحل النقابة؟").source_fragments == {"c087"}
     assert parse_scope("حسب الاتفاقية ١٥٤ بشأن المفاوضة الجماعية").source_fragments == {"c154"}

@@ -169,6 +169,8 @@ def test_doubtful_answer_still_offers_the_quoted_excerpt_as_a_chip(ui, engine):
     final = ask(ui, QUESTION)[-1]
     reply = final["chatbot"][-1]["content"]
     assert "à vérifier" in reply and "Citation ajoutée" not in reply
+    # the answer reads the article's sentence in the model's place, and that quote is not repeated below
+    assert "Extrait de la source la plus proche" in reply and reply.count("Dans les activités non agricoles") == 1
     chips = final["chips"]["choices"]
     assert chips and "art. 184" in chips[0][0]
     shown = ui.chat.show_citation(chips[0][1], final["cited"])

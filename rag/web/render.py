@@ -87,7 +87,7 @@ def quote_markdown(quote: dict) -> str:
 def assistant_display(message: dict) -> str:
     """What the chat bubble shows: the checked answer, the decisive quotes, then its warnings."""
     text = str(message.get("content", ""))
-    quotes = message.get("quotes") or []
+    quotes = [q for q in message.get("quotes") or [] if not q.get("in_answer")]  # one read in the answer is not repeated
     if quotes:
         text += "\n\n" + "\n>\n".join(quote_markdown(q) for q in quotes)
     warnings = message.get("warnings") or []
