@@ -790,7 +790,8 @@ def _run_product(qa: QA, chat_engine) -> dict:
     row.update({
         "answer": final.text,
         "not_found": final.not_found,
-        "citations": [{"source": c.source, "article": c.article, "page": c.page, "label": c.label} for c in final.citations],
+        "citations": [{"source": c.source, "article": c.article, "page": c.page, "label": c.label, "stand_in": getattr(c, "stand_in", False)}
+                      for c in final.citations],
         "sources": [{"source": s.source, "article": s.article} for s in final.sources],
         "warnings": list(final.warnings),
         "checks": score_answer(qa, final),

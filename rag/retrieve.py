@@ -126,8 +126,10 @@ def parse_scope(query: str) -> Scope:
         if rx.search(query):
             scope.kinds.update(kinds)
     arabic = bool(re.search(r"(?:ال)?اتفاقي[ةه]", query))
-    if "intl_convention" in scope.kinds or arabic:
-        for match in _CONVENTION_NUMBER.finditer(query):
+    for match in _CONVENTION_NUMBER.finditer(query):
+        # « C 98 » names a convention only in a question about ILO texts; the word itself always does
+        # (« Convention 87 », « la convention n° 98 », « الاتفاقية رقم 87 »)
+        if "intl_convention" in scope.kinds or arabic or match.group(0).lower().startswith("convention"):
             number = (match.group(1) or match.group(2)).translate(ARABIC_DIGITS)
             scope.source_fragments.add(f"c{int(number):03d}")
     return scope

@@ -120,6 +120,16 @@ def test_a_closing_clause_is_not_carried_when_it_names_no_text_or_the_part_names
     assert with_tail(parts) == parts == ["Combien de jours de congé payé au Maroc", "combien dans la convention IDCC 2098 ?"]
 
 
+def test_the_word_convention_with_a_number_names_that_convention_without_ilo_beside_it():
+    """« Can a government bound by Convention 87 … » names C87 although it never says « ILO »: it was
+    searched over every text and C98 came first."""
+    assert parse_scope("Can a government bound by Convention 87 require prior permission?").source_fragments == {"c087"}
+    assert parse_scope("La convention n° 98 protège-t-elle le salarié syndiqué ?").source_fragments == {"c098"}
+    # a collective agreement's number is no ILO convention; a bare « c 2 » outside ILO questions names nothing
+    assert parse_scope("Selon la convention collective IDCC 2098, quel préavis ?").source_fragments == set()
+    assert parse_scope("Que dit l'article 184 c 2 du code ?").source_fragments == set()
+
+
 def test_arabic_names_of_a_convention_point_at_its_text():
     assert parse_scope("هل يجوز للدولة، حسب اتفاقية الحرية النقابية رقم 87، أن تحل النقابة؟").source_fragments == {"c087"}
     assert parse_scope("حسب الاتفاقية ١٥٤ بشأن المفاوضة الجماعية").source_fragments == {"c154"}
