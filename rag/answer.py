@@ -22,7 +22,7 @@ from rag.model_text import (KEY_RX, answer_language, answer_sentences, cut_repet
                             looping, names_article, negated, sanitise_model_text, source_text_for_display, tidy_model_references,
                             without_list_markers, without_repeats)
 from rag.retrieve import Filters, Hit
-from rag.structure import passage_body, passage_sentences, with_lead_ins
+from rag.structure import list_around, passage_body, passage_sentences, quote_units, with_lead_ins
 
 log = logging.getLogger(__name__)
 
@@ -766,7 +766,9 @@ class ChatEngine:
         embedder = getattr(self.retriever, "embedder", None)
         query_vector = None
         for hit in hits:
-            sentences = [x for x in passage_sentences(hit.text, clauses=True) if len(x) > 3]
+            units = quote_units(hit.text)
+            # a list's opening reads with its items, an item with its opening (« … faute non grave : 1. l'avertissement ; … »)
+            sentences = [list_around(units, i, QUOTE_LIST_CHARS) for i in range(len(units))]
             if not sentences:
                 continue
             figures = [figures_in(x, hit.lang or lang) for x in sentences]
@@ -789,7 +791,11 @@ class ChatEngine:
 
             ranked = sorted(range(len(sentences)), key=lambda i: -score(i))
             keep = sorted(ranked[:2] if len(ranked) > 1 and score(ranked[1]) >= score(ranked[0]) - 0.15 else ranked[:1])
-            text = " … ".join(sentences[i] for i in keep)
+            pieces: list[str] = []  # two items of one list share their opening: it is quoted once
+            for piece in (p for i in keep for p in sentences[i].split(" … ")):
+                if not any(piece in q for q in pieces):
+                    pieces = [q for q in pieces if q not in piece] + [piece]
+            text = " … ".join(pieces)
             shown = list(dict.fromkeys(f.value for i in keep for f in figures[i] if f.unit))
             quotes.append(Quote(hit.source, hit.article, citation_label(hit, self._short(hit)), hit.page, text, shown))
         return quotes
@@ -1054,6 +1060,7 @@ class ChatEngine:
 DOUBTFUL_STATUSES = (CheckStatus.UNIT_MISMATCH, CheckStatus.NOT_IN_SOURCES, CheckStatus.OTHER_SUBJECT)
 # a quote read in the answer's text is cut at a word after this many characters (the whole one is below the answer)
 STAND_IN_QUOTE_CHARS = 450
+QUOTE_LIST_CHARS = 400  # the items a list's opening is quoted with
 LEADING_ENUMERATOR = re.compile(r"^\s*(?:\(?\d{1,2}[.)°]\s+|\d{1,2}\s*[-–—]\s+|\(?[a-zA-Z][.)]\s*|[\u0621-\u064a]\s*[)\-–]\s+)(?=\S)")
 
 

@@ -312,7 +312,7 @@ def figures_in(text: str, with_bare: bool = True) -> list[Figure]:
     (article, alinéa, p., décret, n°, المادة…), ordinals (1er, 2°), dates, and, for bare numbers,
     years 1900–2099 and hyphen-joined references (2-04-570, L. 3121-36)."""
     # list markers "1. ", "2) ", also where a citation label was put between the number and its point
-    t = re.sub(r"(?m)(?:^|(?<=[:;]))[ \t]*(?:[-*•][ \t]*)?\d{1,2}[ \t]*[.)](?=\s|$)", " ", text or "")
+    t = re.sub(r"(?m)(?:^|(?<=[:;…]))[ \t]*(?:[-*•][ \t]*)?\d{1,2}[ \t]*[.)](?=\s|$)", " ", text or "")
     t = re.sub(r"\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b", " date ", t)  # 01/01/2026
     # a time of day (« 11:00 », « 21h30 ») is one figure in hours, not 11 and 00
     t = re.sub(r"\b([01]?\d|2[0-4])\s*(?::|h)\s*([0-5]\d)\b", lambda m: f" {int(m.group(1)) + int(m.group(2)) / 60:g} heures ", t)

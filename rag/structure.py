@@ -494,3 +494,44 @@ def with_lead_ins(sentences: list[str]) -> list[str]:
         lead = sentence if sentence.rstrip().endswith(":") else ""
         out.append(sentence)
     return out
+
+
+def quote_units(text: str) -> list[str]:
+    """The sentences and clauses of a passage a quote is made of (:func:`passage_sentences`), with a
+    list label joined to the value it introduces: « - du salarié : » and « quatre jours ; » are one
+    unit, « - du salarié : quatre jours ; » (art. 274 sets its durations so, label then value)."""
+    units = [x for x in passage_sentences(text, clauses=True) if len(x) > 3]
+    out: list[str] = []
+    for unit in units:
+        previous = out[-1] if out else ""
+        if (previous.rstrip().endswith(":") and _ITEM.match(previous) and not _ITEM.match(unit)
+                and not unit.rstrip().endswith(":") and len(unit) <= LABEL_VALUE_CHARS):
+            out[-1] = f"{previous.rstrip()} {unit.strip()}"
+        else:
+            out.append(unit)
+    return out
+
+
+def list_around(units: list[str], i: int, limit: int) -> str:
+    """Unit ``i`` as a quote reads it: a list's opening with its items (« … pour faute non grave : 1.
+    l'avertissement ; 2. le blâme ; … »), an item after the opening of its list, else the unit alone;
+    at most ``limit`` characters of items."""
+    unit = units[i]
+    if unit.rstrip().endswith(":") and not _ITEM.match(unit):
+        items = []
+        for item in units[i + 1:]:
+            if not _ITEM.match(item) or len(" ".join(items + [item])) > limit:
+                break
+            items.append(item)
+        return " ".join([unit, *items])
+    if _ITEM.match(unit):
+        for j in range(i - 1, -1, -1):  # the nearest opening above it: the list's, or its sub-list's (« 1) Mariage : »)
+            if units[j].rstrip().endswith(":"):
+                return f"{units[j]} … {unit}"
+            if not _ITEM.match(units[j]):
+                break
+    return unit
+
+
+# a value after its list label (« quatre jours ; ») is short: a longer clause is a sentence of its own
+LABEL_VALUE_CHARS = 40

@@ -1002,3 +1002,27 @@ def test_a_quote_read_in_the_answer_drops_its_paragraph_number_and_is_cut_at_a_w
     long = "mot " * 200
     cut = _shortened(long, STAND_IN_QUOTE_CHARS)
     assert cut.endswith(" …") and len(cut) <= STAND_IN_QUOTE_CHARS + 2 and " mo …" not in cut
+
+
+def test_a_quote_reads_a_list_with_its_opening_and_a_duration_with_its_label(engine, tmp_path):
+    """Art. 37 lists the sanctions after « … pour faute non grave : », art. 274 gives each leave as a
+    label then a value (« - du salarié : » / « quatre jours ; »). Quoted one clause at a time, the
+    decisive sentence was the list's opening without its items, or « deux jours. … deux jours. »."""
+    from tests.conftest import SHARED_CORPUS, need_shared
+
+    code = SHARED_CORPUS / "ma_code_travail_fr_2011.pdf"
+    need_shared(code)
+    units = _official_units(code)
+    text = "# Code (extrait officiel)\n" + "".join(f"### Article {n}\n{units[n].text}\n" for n in ("37", "274"))
+    indexed = indexed_text(engine, tmp_path / "code_extrait.md", text)
+    chat_engine, _ = chat(indexed, "PLACEHOLDER")
+    sanctions = chat_engine.select_quotes("Quelles sanctions pour une faute non grave ?",
+                                          [h for h in indexed.retriever.search("sanctions faute non grave", k=4) if h.article == "37"], [])
+    assert "faute non grave" in sanctions[0].text and "l'avertissement" in sanctions[0].text and "le blâme" in sanctions[0].text
+    wedding = chat_engine.select_quotes("Combien de jours d'absence pour le mariage du salarié ?",
+                                        [h for h in indexed.retriever.search("absence mariage du salarié", k=4) if h.article == "274"], [])
+    assert re.search(r"du salarié\s*:\s*quatre jours", wedding[0].text), wedding[0].text
+    # every piece of a quote is the official text's own words
+    official = " ".join(" ".join(units[n].text.split()) for n in ("37", "274"))
+    for quote in (sanctions[0], wedding[0]):
+        assert all(" ".join(piece.split()) in official for piece in quote.text.split(" … ")), quote.text
