@@ -23,6 +23,7 @@ from rag.model_text import (KEY_RX, answer_language, answer_sentences, cut_repet
                             without_list_markers, without_repeats)
 from rag.retrieve import Filters, Hit
 from rag.structure import list_around, passage_body, passage_sentences, quote_units, with_lead_ins
+from rag.subquestions import asks_yes_or_no
 
 log = logging.getLogger(__name__)
 
@@ -800,6 +801,20 @@ class ChatEngine:
             quotes.append(Quote(hit.source, hit.article, citation_label(hit, self._short(hit)), hit.page, text, shown))
         return quotes
 
+    def _closest_quote(self, question: str, quotes: list[Quote]) -> Quote:
+        """The quote closest to the question (e5 cosine, any language); the first without the embedder."""
+        embedder = getattr(self.retriever, "embedder", None)
+        if embedder is None or len(quotes) < 2:
+            return quotes[0]
+        try:
+            import numpy as np
+
+            scores = np.array(embedder.embed_documents([q.text for q in quotes])) @ np.array(embedder.embed_query(question))
+            return quotes[int(np.argmax(scores))]
+        except Exception as exc:  # a choice aid only
+            log.warning("quote choice without the embedder: %s", exc)
+            return quotes[0]
+
     def _citation(self, key: str, hit: Hit) -> Citation:
         return Citation(key, citation_label(hit, self._short(hit)), hit.source, hit.title, hit.article, hit.page, hit.text)
 
@@ -930,19 +945,22 @@ class ChatEngine:
         sources = [self._citation(key, hit) for key, hit, _ in fitted]
         quoted = [hit for key, hit, _ in fitted if any(c.key == key for c in citations)] or [fitted[0][1]]
         quotes = self.select_quotes(standalone, quoted, checks, lang)
-        text, citations = self.quotes_standing_in(text, citations, checks, quotes, fitted, lang)
+        text, citations = self.quotes_standing_in(text, citations, checks, quotes, fitted, lang, standalone)
         yield Answer(question, text, lang, citations, warnings, sources, standalone, False, partial, quotes, checks, model_text=[raw])
 
     def quotes_standing_in(self, text: str, citations: list[Citation], checks: list[FigureCheck], quotes: list[Quote],
-                           fitted: list[tuple[str, Hit, str]], lang: str) -> tuple[str, list[Citation]]:
+                           fitted: list[tuple[str, Hit, str]], lang: str, question: str = "") -> tuple[str, list[Citation]]:
         """The law's own words where the model's cannot be read aloud, appended verbatim and cited.
 
         After a figure its cited text does not state with that unit, the decisive sentence of that text
         when it states a figure of the same unit (the model misread a figure there); after an answer
         that cites nothing (it only restated the question, or every sentence was « à vérifier »), the
-        decisive sentence of the nearest source. The flagged sentence stays, marked; the quote is the
-        text itself, so it is neither a guess nor a figure of the model's."""
+        decisive sentence of the nearest source; after the answer to a yes-or-no ``question``, the
+        decisive sentence of the cited text closest to it: « oui » and « non » are what a small model most
+        often gets backwards, and the text says which. The flagged sentence stays, marked; the quote
+        is the text itself, so it is neither a guess nor a figure of the model's."""
         by_place = {(hit.source, hit.article): (key, hit) for key, hit, _ in fitted}
+        yes_or_no = asks_yes_or_no(question)
         flagged = [c for c in checks if c.status in DOUBTFUL_STATUSES and c.source]
         chosen: list[tuple[dict, Quote]] = []
         for check in flagged:
@@ -957,6 +975,11 @@ class ChatEngine:
             nearest = next((q for q in quotes if (q.source, q.article) in by_place), None)
             if nearest is not None:
                 chosen.append((prompts.QUOTE_OF_NEAREST, nearest))
+        elif yes_or_no and citations and not chosen:
+            cited = {(c.source, c.article) for c in citations}
+            candidates = [q for q in quotes if (q.source, q.article) in cited and (q.source, q.article) in by_place]
+            if candidates:
+                chosen.append((prompts.QUOTE_OF_CITED, self._closest_quote(question, candidates)))
         if not chosen:
             return text, citations
         citations = list(citations)

@@ -70,6 +70,26 @@ def with_tail(parts: list[str]) -> list[str]:
     return [p if _names_a_text(p) else framed(p) for p in parts[:-1]] + [parts[-1]]
 
 
+# a question answered by yes or no: an auxiliary first (« Can … », « Does … », « هل », « واش »), or a
+# French inversion (« … peut-il … ? », « est-ce que … ») — and no interrogative word anywhere
+_POLAR = re.compile(
+    r"(?:^|[,;:.?!؟،]\s*)(?:can|could|may|must|does|do|is|are|should|shall|will|would|has|have|did|was|were)\s"
+    r"|\best-ce qu|\b\w+-(?:t-)?(?:il|elle|on|ils|elles|je|nous|vous)\b"
+    r"|(?:^|[\s.؟،,])(?:هل|أهل|واش|وهل)(?=\s)",
+    re.I,
+)
+_AR_WH_WORDS = "|".join(w for w in _AR_WH.split("|") if w != "هل")  # « هل » asks yes or no
+_ANY_WH = re.compile(rf"(?<!\w)(?:{_FR_WH}|quoi|{_EN_WH}|{_AR_WH_WORDS}|شحال|شنو|شنا|فين|علاش|كيفاش|شكون|آش|اش)(?!\w)"
+                     r"|(?:^|[,;:.?!]\s*)(?:que|qu['’])(?!\w)|\bqu['’]est-ce", re.I)
+
+
+def asks_yes_or_no(question: str) -> bool:
+    """Whether a question is answered by yes or no (« L'inspecteur peut-il entrer sans prévenir ? »,
+    « Can a government require prior permission? », « هل يجب أن تكون الاتفاقية مكتوبة؟ »)."""
+    text = question.strip()
+    return bool(_POLAR.search(text)) and not _ANY_WH.search(text)
+
+
 def split_question(question: str) -> list[str]:
     """The parts of a question that asks several things, or [] when it asks one."""
     parts = [p.strip(" ,;؛،") for p in _BREAK.split(question.strip())]

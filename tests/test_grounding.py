@@ -1026,3 +1026,19 @@ def test_a_quote_reads_a_list_with_its_opening_and_a_duration_with_its_label(eng
     official = " ".join(" ".join(units[n].text.split()) for n in ("37", "274"))
     for quote in (sanctions[0], wedding[0]):
         assert all(" ".join(piece.split()) in official for piece in quote.text.split(" … ")), quote.text
+
+
+def test_a_yes_or_no_answer_is_read_with_the_text_it_cites(law):
+    """« Oui »/« non » is what a small model most often gets backwards: after the answer to a yes-or-no
+    question, the answer reads the cited text's decisive sentence, so that the text says which."""
+    question = "La durée normale du travail peut-elle dépasser 44 heures par semaine ?"
+    key = key_of(chat(law, "PLACEHOLDER")[0].ask(question), "184")
+    engine, _ = chat(law, f"Oui, la durée normale peut dépasser 44 heures par semaine [{key}].")
+    answer = engine.ask(question)
+    said, read = answer.text.split("\n\n", 1)
+    assert said.startswith("Oui") and "(Loi test, art. 184)" in said
+    assert read.startswith("Le texte cité dit : « ") and "44 heures par semaine" in read and read.endswith("(Loi test, art. 184).")
+    assert [c.article for c in answer.model_citations] == ["184"] and not any(c.stand_in for c in answer.citations)
+    # a question that asks what, not whether, gets no such quote
+    engine, _ = chat(law, f"La durée normale est de 44 heures par semaine [{key}].")
+    assert "Le texte cité dit" not in engine.ask("Quelle est la durée normale du travail par semaine ?").text

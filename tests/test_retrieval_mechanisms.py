@@ -203,3 +203,23 @@ def test_the_saved_lexical_index_keeps_the_boilerplate(store):
     records = store.index.manifest.records
     saved = lexical.load_saved(lexical.saved_root(store.settings), lexical.fingerprint(records.values(), lexical.scope(store.settings)))
     assert saved is not None and saved[0].boilerplate == first  # what the next process loads
+
+
+@pytest.mark.parametrize("question,polar", [
+    ("L'inspecteur du travail peut-il entrer dans un établissement sans prévenir ?", True),
+    ("Est-ce que je perds ma place dans la boîte ?", True),
+    ("Can a government bound by Convention 87 require prior permission?", True),
+    ("If a call centre spreads its hours, can a day exceed 10 hours?", True),
+    ("هل يجب أن تكون اتفاقية الشغل الجماعية مكتوبة؟", True),
+    ("واش الشركة ملزمة توجد لينا شي بيت نرضعو فيه؟", True),
+    ("Quelle est la durée normale du travail par semaine ?", False),
+    ("Que doit-il faire de la somme versée en garantie ?", False),
+    ("Qu'est-ce que le SMIG ?", False),
+    ("What does the decree require beyond 10 hours?", False),
+    ("ما هي المدة الدنيا للراحة الأسبوعية؟", False),
+    ("شحال هي مدة فترة الاختبار؟", False),
+])
+def test_a_question_answered_by_yes_or_no_is_told_from_one_that_asks_what(question, polar):
+    from rag.subquestions import asks_yes_or_no
+
+    assert asks_yes_or_no(question) is polar
