@@ -18,9 +18,9 @@ from enum import StrEnum
 from rag import prompts
 from rag.figures import Figure, canonical_number, figures_in, unsupported
 from rag.ingest import detect_lang
-from rag.model_text import (KEY_RX, answer_language, answer_sentences, cut_repetition, echoes_question, echoes_situation, inverts, keys_for_typed_references,
-                            looping, names_article, negated, sanitise_model_text, source_text_for_display, tidy_model_references,
-                            without_list_markers, without_repeats)
+from rag.model_text import (KEY_RX, answer_language, answer_sentences, cut_repetition, echoes_question, echoes_situation, inverts,
+                            keys_for_typed_references, looping, names_article, negated, sanitise_model_text, source_text_for_display,
+                            tidy_model_references, without_list_markers, without_repeats)
 from rag.retrieve import Filters, Hit
 from rag.structure import list_around, passage_body, passage_sentences, quote_units, with_lead_ins
 from rag.subquestions import asks_yes_or_no
