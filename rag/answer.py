@@ -732,7 +732,7 @@ class ChatEngine:
                     if k not in used:
                         used.append(k)
 
-            def replace(match: re.Match) -> str:
+            def as_label(match: re.Match) -> str:
                 ks = [k for k in keys_of(match.group(1)) if k in by_key]
                 if not ks or doubtful:
                     return ""  # a doubtful sentence keeps no citation: the quotes below stand alone
@@ -740,7 +740,7 @@ class ChatEngine:
                 return "(" + " ; ".join(label(k) for k in ks) + ")"
 
             rendered: set[str] = set()
-            sentence = KEY_RX.sub(replace, sentence)
+            sentence = KEY_RX.sub(as_label, sentence)
             sentence = re.sub(r"(\([^()]+\))(?:\s*\1)+", r"\1", sentence)  # « [S2] … [S2] » moved to one source: cited once
             # « … possible. [S1] » → « … possible (label). »: a citation after the full stop would read as
             # the next sentence's, both aloud and to anyone who copies the answer
