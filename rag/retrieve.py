@@ -248,14 +248,14 @@ class Retriever:
         Code") is searched once per jurisdiction, and a question that asks two things once per
         part (``split_questions``); the lists are interleaved, so that every side of a comparison
         and every part of a question gets its texts into the top of the list."""
-        from rag.subquestions import split_question, with_lead, with_tail
+        from rag.subquestions import framed, split_question
 
         k = k or self.settings.top_k
         filters = filters or Filters()
         query = query.strip()
         if not query:
             return []
-        parts = with_tail(with_lead(split_question(query))) if self.settings.split_questions and not filters.sources else []
+        parts = framed(split_question(query)) if self.settings.split_questions and not filters.sources else []
         if len(parts) < 2:
             return self._search_sides(query, k, filters)
         return self._interleave([self._search_sides(q, k, filters) for q in [query, *parts]], k)

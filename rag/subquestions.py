@@ -70,6 +70,13 @@ def with_tail(parts: list[str]) -> list[str]:
     return [p if _names_a_text(p) else framed(p) for p in parts[:-1]] + [parts[-1]]
 
 
+def framed(parts: list[str]) -> list[str]:
+    """Each part of a question with the frame the question gives all of them: its opening clause
+    (:func:`with_lead`) and its closing clause that names a text (:func:`with_tail`). The search and
+    the part-by-part answer both read the parts so."""
+    return with_tail(with_lead(parts))
+
+
 # a question answered by yes or no: an auxiliary first (« Can … », « Does … », « هل », « واش »), or a
 # French inversion (« … peut-il … ? », « est-ce que … ») — and no interrogative word anywhere
 _POLAR = re.compile(
@@ -110,4 +117,4 @@ def question_parts(question: str) -> list[str]:
             parts[-1] = f"{parts[-1]} {part}"
         else:
             parts.append(part)
-    return with_tail(with_lead(parts)) if len(parts) >= 2 else []
+    return framed(parts) if len(parts) >= 2 else []
