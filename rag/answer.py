@@ -315,8 +315,10 @@ class ChatEngine:
         if any(h.via == "article" for h in hits):
             return hits
         best = max((h.similarity or 0.0) for h in hits)
-        if not best and query and hasattr(self.retriever, "closeness"):
-            best = self.retriever.closeness(query)  # the hits shown came from the lexical side only
+        if query and hasattr(self.retriever, "closeness"):
+            # the hits shown may have come from the lexical side or the written questions
+            # (rag.glosses) only: what counts is how close the question is to any passage
+            best = max(best, self.retriever.closeness(query))
         if query and hasattr(self.retriever, "unknown_names") and self.retriever.unknown_names(query):
             # a company, fund or body no indexed text mentions: answer only when the rest of the
             # question is clearly about these texts

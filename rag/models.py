@@ -54,6 +54,13 @@ class E5Embeddings:
         with self._lock:
             return self._model.query(text).tolist()
 
+    def embed_queries(self, texts: list[str]) -> list[list[float]]:
+        """Several query texts in one call (the search aids of rag.glosses)."""
+        if not texts:
+            return []
+        with self._lock:
+            return self._model.query(list(texts)).tolist()
+
 
 def build_embeddings(settings: Settings) -> E5Embeddings:
     return E5Embeddings(num_threads=settings.embed_threads)

@@ -8,6 +8,7 @@ dense candidate lists. Pieces of one long article collapse into its best piece.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -172,6 +173,10 @@ class Retriever:
         self.settings = settings
         self.glossary = glossary if glossary is not None else Glossary.load(getattr(settings, "glossary_file", None))
         self._vectors: dict[tuple[int, str], list[float]] = {}  # (embedder, query text) → vector, oldest first (see _query_vector)
+        self._glosses = None  # rag.glosses.GlossIndex, read on first search
+        self._glosses_read = False
+        self._gloss_lock = threading.Lock()
+        self._article_rows: tuple[object, dict] | None = None  # (lexical index it was built from, (source, article) → pieces)
 
     # ---- the three candidate lists -------------------------------------------------------
     def _article_hits(self, refs: list[ArticleRef], filters: Filters, query_lang: str) -> list[Hit]:
@@ -231,6 +236,60 @@ class Retriever:
                 self._vectors.pop(next(iter(self._vectors)), None)
             self._vectors[key] = vector
         return vector
+
+    def glosses(self):
+        """The questions written per article (rag.glosses), read and embedded once; None without any."""
+        with self._gloss_lock:
+            if not self._glosses_read:
+                from rag.glosses import load_gloss_index
+
+                folder = getattr(self.settings, "glosses_dir", None)
+                self._glosses = load_gloss_index(folder, self.embedder, getattr(self.settings, "cache_dir", None))
+                self._glosses_read = True
+            return self._glosses
+
+    def _pieces_of(self, source: str, article: str) -> list[tuple[str, dict, str]]:
+        """The live pieces of one article of one source (from the BM25 snapshot of live passages)."""
+        lexical, metas, texts = self.index.lexical()
+        if self._article_rows is None or self._article_rows[0] is not lexical:
+            table: dict[tuple[str, str], list[tuple[str, dict, str]]] = {}
+            for cid, meta, text in zip(lexical.ids, metas, texts):
+                if meta.get("article_key"):
+                    table.setdefault((meta.get("source", ""), meta["article_key"]), []).append((cid, meta, text))
+            self._article_rows = (lexical, table)
+        return self._article_rows[1].get((source, article), [])
+
+    def _gloss_votes(self, query: str, lang: str, filters: Filters, n: int) -> list[tuple[str, list[list[tuple[str, dict, str]]]]]:
+        """Articles whose written questions are closest to the question (dense, then BM25), each as
+        the live pieces of one version of it: the version in the question's language when the work
+        has one, else the glossed file. An article whose text is not indexed gets no vote."""
+        glosses = self.glosses() if self.settings.gloss_weight > 0 else None
+        if glosses is None:
+            return []
+        versions: dict[str, list[str]] = {}
+        for record in self.index.documents():
+            if record.status == "committed":
+                versions.setdefault(self._work(record.source), []).append(record.source)
+        langs = {record.source: record.lang for record in self.index.documents()} if lang else {}
+
+        def pieces(article: tuple[str, str]) -> list[tuple[str, dict, str]]:
+            glossed, key = article
+            candidates = versions.get(self._work(glossed), [])
+            if not candidates:
+                return []
+            ordered = sorted(candidates, key=lambda s: (langs.get(s) != lang, s != glossed, s))
+            for source in ordered:
+                rows = [r for r in self._pieces_of(source, key) if filters.allows(r[1])]
+                if rows:
+                    return rows
+            return []
+
+        lists = []
+        for name, ranked in (("gloss", glosses.dense(self._query_vector(query), n)), ("gloss", glosses.lexical(query, n))):
+            votes = [p for p in map(pieces, ranked) if p]
+            if votes:
+                lists.append((name, votes))
+        return lists
 
     def _cross_lingual(self, query: str, lang: str) -> str | None:
         """A question not in French also searches with the official French terms of the legal notions
@@ -353,6 +412,12 @@ class Retriever:
                 scores[cid] = scores.get(cid, 0.0) + weight / (rrf_k + rank + 1)
                 rows[cid] = (meta, doc)
                 via.setdefault(cid, set()).add(name)
+        for name, votes in self._gloss_votes(query, lang, filters, n):
+            for rank, pieces in enumerate(votes):
+                for cid, meta, doc in pieces:  # every piece: the article's best one takes the vote
+                    scores[cid] = scores.get(cid, 0.0) + self.settings.gloss_weight / (rrf_k + rank + 1)
+                    rows[cid] = (meta, doc)
+                    via.setdefault(cid, set()).add(name)
         if scope.kinds or scope.source_fragments:
             for cid, (meta, _) in rows.items():
                 if scope.names(meta):

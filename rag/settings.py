@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     clauses_dir: Path = Field(PROJECT_ROOT / "corpus" / "clauses", description="Clause library (templates).")
     rules_file: Path = Field(PROJECT_ROOT / "corpus" / "rules" / "floors.yaml", description="Statutory floor rules.")
     glossary_file: Path | None = Field(PROJECT_ROOT / "corpus" / "glossary.yaml", description="FR/AR/EN legal vocabulary used to expand lexical queries.")
+    glosses_dir: Path | None = Field(PROJECT_ROOT / "corpus" / "glosses", description="Questions written per article of the official texts (rag.glosses), searched beside the passages; unset = none.")
     corpus_dirs: list[Path] = Field(
         default_factory=lambda: [PROJECT_ROOT / "corpus"],
         description="Folders indexed at app start (unchanged files are skipped).",
@@ -81,6 +82,7 @@ class Settings(BaseSettings):
     answer_in_parts: bool = Field(True, description="A question in several parts, or comparing jurisdictions, is answered part by part, each part on its own sources (and cited).")
     part_sources: int = Field(3, ge=1, le=12, description="Sources given to the chat model for each part of a question answered in parts.")
     refuse_unindexed_agreements: bool = Field(True, description="A question that names an agreement by its subject (« la convention collective des télécommunications ») that no indexed text's title matches is answered « not found ».")
+    gloss_weight: float = Field(1.5, ge=0, description="Weight in the fusion of each of the two lists (dense, BM25) of articles whose written questions (rag.glosses) are closest to the question; 0 = not searched. 1.5 chosen on tune + tune2 (BENCHMARKS.md, session 14).")
     search_named_text: bool = Field(True, description="A question that names one text (« convention 135 ») also searches that text on its own, its candidates fused with the others.")
 
     # --- chat model ----------------------------------------------------------------------------
