@@ -99,9 +99,11 @@ def main() -> int:
 
 
 def warm_up(engine) -> None:
-    """Build the lexical index and load the chat model (reading its system prompt) ahead of use."""
+    """Build the lexical index, read the questions written per article and load the chat model
+    (reading its system prompt) ahead of use."""
     try:
         engine.index.lexical()
+        engine.retriever.glosses()
         engine.chat  # noqa: B018 (loading is the point)
     except Exception as exc:  # the first question will report it to the user
         log.warning("warm-up: %s", exc)

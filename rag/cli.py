@@ -61,9 +61,23 @@ def setup(
                 typer.echo(f"modèle {key} : {path} (sha256 vérifié)")
             except AssetError as exc:
                 _fail(str(exc))
+        _prepare_glosses(settings)
     if check and not _check_runtime(settings):
         _fail("le moteur du modèle local ne fonctionne pas sur cette machine (détail ci-dessus) ; "
               "reconstruisez-le avec `make clean install` ou utilisez un serveur de modèle (RAG_LLM_BACKEND=openai).")
+
+
+def _prepare_glosses(settings) -> None:
+    """Embed the questions written per article (rag.glosses) now, not during the first search."""
+    import time
+
+    from rag.glosses import load_gloss_index
+    from rag.models import build_embeddings
+
+    started = time.perf_counter()
+    index = load_gloss_index(settings.glosses_dir, build_embeddings(settings), settings.cache_dir)
+    if index is not None:
+        typer.echo(f"questions par article : {len(index)} articles prêts pour la recherche ({time.perf_counter() - started:.1f} s)")
 
 
 def _check_runtime(settings) -> bool:

@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,7 +162,9 @@ def load_gloss_index(folder: Path | None, embedder, cache_dir: Path | None) -> G
     files = sorted(Path(folder).glob("*.jsonl"))
     if not files:
         return None
-    saved = Path(cache_dir) / "glosses" / _digest(files, embedder) if cache_dir else None
+    # one folder per embedder class: the test suite's embedder must not evict the app's vectors
+    embedder_name = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{type(embedder).__module__}.{type(embedder).__qualname__}")
+    saved = Path(cache_dir) / "glosses" / embedder_name / _digest(files, embedder) if cache_dir else None
     if saved is not None and saved.is_dir():
         try:
             return GlossIndex.load(saved)
@@ -180,7 +183,7 @@ def load_gloss_index(folder: Path | None, embedder, cache_dir: Path | None) -> G
             index.save(partial)
             shutil.rmtree(saved, ignore_errors=True)
             partial.rename(saved)
-            for other in saved.parent.iterdir():  # earlier contents of the folder
+            for other in saved.parent.iterdir():  # this embedder's vectors of earlier contents
                 if other != saved and not other.name.endswith(".partial"):
                     shutil.rmtree(other, ignore_errors=True)
         except OSError as exc:

@@ -69,6 +69,7 @@ def settings(tmp_path: Path) -> Settings:
         corpus_dirs=[],
         parse_timeout_s=60,
         min_similarity=0.05,  # the hash embedder's scale (its cosines are far below e5's)
+        glosses_dir=None,  # the shipped questions per article name real articles; tests/test_glosses.py and test_retrieve.py use them
         _env_file=None,
     )
 

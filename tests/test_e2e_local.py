@@ -53,3 +53,19 @@ def test_draft_with_real_model_keeps_template_figures_and_flags_floor(real_engin
     assert any(c.status == "below_floor" and c.article == "350" for c in clause.checks)
     assert any(c.article == "350" for c in clause.citations)
     assert clause.rationale == "" or "[S" not in clause.rationale
+
+
+def test_a_workers_words_reach_the_article_through_the_questions_written_for_it(real_engine):
+    """The weekly rest asked in a worker's words shares no word with art. 205 (« repos hebdomadaire »):
+    the questions written per article (corpus/glosses) bring it into the first five, e5 alone does not."""
+    question = "Mon patron me fait travailler tous les jours de la semaine, sans aucun jour off : il a le droit ?"
+    retriever = real_engine.retriever
+    hits = retriever.search(question, k=5)
+    rest = next((h for h in hits if h.article == "205"), None)
+    assert rest is not None and "gloss" in rest.via, [(h.article, h.via) for h in hits]
+    settings = retriever.settings
+    try:
+        retriever.settings = settings.model_copy(update={"gloss_weight": 0.0})
+        assert "205" not in [h.article for h in retriever.search(question, k=5)]
+    finally:
+        retriever.settings = settings
