@@ -2,7 +2,8 @@
 
 A query that names an article ("art. 350", "article 184 du code du travail", "المادة 350") gets
 that article first; everything else is ranked by reciprocal-rank fusion of the lexical and the
-dense candidate lists. Pieces of one long article collapse into its best piece.
+dense candidate lists, and of the articles whose written questions (rag.glosses) are closest to the
+question. Pieces of one long article collapse into its best piece.
 """
 
 from __future__ import annotations
@@ -259,37 +260,30 @@ class Retriever:
             self._article_rows = (lexical, table)
         return self._article_rows[1].get((source, article), [])
 
-    def _gloss_votes(self, query: str, lang: str, filters: Filters, n: int) -> list[tuple[str, list[list[tuple[str, dict, str]]]]]:
-        """Articles whose written questions are closest to the question (dense, then BM25), each as
-        the live pieces of one version of it: the version in the question's language when the work
-        has one, else the glossed file. An article whose text is not indexed gets no vote."""
+    def _gloss_votes(self, query: str, lang: str, filters: Filters, n: int) -> list[list[list[tuple[str, dict, str]]]]:
+        """Two ranked lists (dense, then BM25) of the articles whose written questions are closest to
+        the question, each article as the live pieces of one version of it: the version in the
+        question's language when the work has one, else the glossed file. An article whose text is
+        not indexed gets no vote."""
         glosses = self.glosses() if self.settings.gloss_weight > 0 else None
         if glosses is None:
             return []
-        versions: dict[str, list[str]] = {}
+        versions: dict[str, list[tuple[str, str]]] = {}  # work → (source, lang) of its indexed versions
         for record in self.index.documents():
             if record.status == "committed":
-                versions.setdefault(self._work(record.source), []).append(record.source)
-        langs = {record.source: record.lang for record in self.index.documents()} if lang else {}
+                versions.setdefault(self._work(record.source), []).append((record.source, record.lang))
 
         def pieces(article: tuple[str, str]) -> list[tuple[str, dict, str]]:
             glossed, key = article
-            candidates = versions.get(self._work(glossed), [])
-            if not candidates:
-                return []
-            ordered = sorted(candidates, key=lambda s: (langs.get(s) != lang, s != glossed, s))
-            for source in ordered:
+            ordered = sorted(versions.get(self._work(glossed), []), key=lambda v: (v[1] != lang, v[0] != glossed, v[0]))
+            for source, _ in ordered:
                 rows = [r for r in self._pieces_of(source, key) if filters.allows(r[1])]
                 if rows:
                     return rows
             return []
 
-        lists = []
-        for name, ranked in (("gloss", glosses.dense(self._query_vector(query), n)), ("gloss", glosses.lexical(query, n))):
-            votes = [p for p in map(pieces, ranked) if p]
-            if votes:
-                lists.append((name, votes))
-        return lists
+        ranked_lists = (glosses.dense(self._query_vector(query), n), glosses.lexical(query, n))
+        return [votes for votes in ([p for p in map(pieces, ranked) if p] for ranked in ranked_lists) if votes]
 
     def _cross_lingual(self, query: str, lang: str) -> str | None:
         """A question not in French also searches with the official French terms of the legal notions
@@ -412,12 +406,12 @@ class Retriever:
                 scores[cid] = scores.get(cid, 0.0) + weight / (rrf_k + rank + 1)
                 rows[cid] = (meta, doc)
                 via.setdefault(cid, set()).add(name)
-        for name, votes in self._gloss_votes(query, lang, filters, n):
+        for votes in self._gloss_votes(query, lang, filters, n):
             for rank, pieces in enumerate(votes):
                 for cid, meta, doc in pieces:  # every piece: the article's best one takes the vote
                     scores[cid] = scores.get(cid, 0.0) + self.settings.gloss_weight / (rrf_k + rank + 1)
                     rows[cid] = (meta, doc)
-                    via.setdefault(cid, set()).add(name)
+                    via.setdefault(cid, set()).add("gloss")
         if scope.kinds or scope.source_fragments:
             for cid, (meta, _) in rows.items():
                 if scope.names(meta):
