@@ -40,9 +40,9 @@ NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:[ \u202f\xa0.]\d{3})+(?:,\d+)?|\d+(?
 CLOCK_TIME = re.compile(r"(?<![\w.,:])([01]?\d|2[0-4]) ?(?::|h) ?([0-5]\d)(?![\d:])")
 ORDINAL_SUFFIX = re.compile(r"^(?:er|ere|eres|e|eme|es|nd|st|rd|th)\b")
 # a number right after these words names a text or a part of it: a reference, not a figure
-REFERENCE_BEFORE = re.compile(
-    r"(?:art(?:icle)?s?\.?|clauses?|alineas?|paragraphes?|§|chapitres?|titres?|livres?|sections?|p\.|pages?|"
-    r"المادة|الماده|المواد|البند|الفقره|decret|dahir|loi|n°|no\.?|c|trav\.?)\s*$", re.I,
+REFERENCE_BEFORE = re.compile(  # whole words only: « Maroc 12 jours » and « emploi 3 mois » are figures
+    r"(?<!\w)(?:art(?:icle)?s?\.?|clauses?|alineas?|paragraphes?|§|chapitres?|titres?|livres?|sections?|p\.|pages?|"
+    r"[وفبك]?(?:المادة|الماده|المواد|البند|الفقره|للمادة|للماده|للمواد)|decret|dahir|loi|n°|no\.?|c|trav\.?)\s*$", re.I,
 )
 FILLER = {"premieres", "premiers", "premiere", "premier", "1eres", "1ers", "1ere", "1er", "consecutives", "consecutifs",
           "pleines", "pleins", "effectives", "effectifs", "ouvrables", "ouvres", "calendaires", "de", "d", "du", "full",

@@ -1042,3 +1042,22 @@ def test_a_yes_or_no_answer_is_read_with_the_text_it_cites(law):
     # a question that asks what, not whether, gets no such quote
     engine, _ = chat(law, f"La durée normale est de 44 heures par semaine [{key}].")
     assert "Le texte cité dit" not in engine.ask("Quelle est la durée normale du travail par semaine ?").text
+
+
+@pytest.mark.parametrize("text,lang,expected", [
+    # a word that merely ends like a reference word (« Maroc » / « c », « emploi » / « loi ») is no reference
+    ("l'ancienneté rapporte au Maroc 17 années.", "fr", [("17", "years")]),
+    ("au Maroc 1 jour supplémentaire", "fr", [("1", "days")]),
+    ("un emploi 3 mois par an", "fr", [("3", "months")]),
+    # references stay references, Arabic ones with their attached prefix too
+    ("C. trav., art. 53 et la convention C 87", "fr", []),
+    ("conformément à l'article 184", "fr", []),
+    ("طبقا لما جاء بالمادة 12", "ar", []),
+    ("وفق المادة 12 من المدونة", "ar", []),
+])
+def test_only_whole_reference_words_make_a_number_a_reference(text, lang, expected):
+    """Tune t2-020: « … au Maroc 17 années » went unchecked because « Maroc » ends in « c » (as in
+    « C 87 »): its figure was read as a reference and the wrong « 17 années » was never flagged."""
+    from rag.figures import figures_in
+
+    assert [(f.value, f.unit) for f in figures_in(text, lang)] == expected
