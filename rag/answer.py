@@ -18,7 +18,7 @@ from enum import StrEnum
 from rag import prompts
 from rag.figures import Figure, canonical_number, figures_in, unsupported
 from rag.ingest import detect_lang
-from rag.model_text import (KEY_RX, answer_language, answer_sentences, cut_repetition, echoes_question, echoes_situation, inverts,
+from rag.model_text import (KEY_RX, answer_language, answer_sentences, cut_repetition, asks_back, echoes_situation, inverts,
                             keys_for_typed_references, looping, names_article, negated, sanitise_model_text, source_text_for_display,
                             tidy_model_references, without_list_markers, without_repeats)
 from rag.retrieve import Filters, Hit
@@ -418,8 +418,9 @@ class ChatEngine:
         """Strip unknown keys, check every stated figure with its unit against the cited text, turn
         keys into readable references. A citation is attached or moved only to a given source one
         of whose sentences states all the sentence's figures with their units; otherwise the
-        sentence is marked « à vérifier » and nothing is cited by guesswork. A sentence that only
-        asks back ``question`` or ``prompt_question`` (what the model was asked) is dropped."""
+        sentence is marked « à vérifier » and nothing is cited by guesswork. A sentence that asks
+        (the question again, or questions of the model's own) is dropped, and so is one that only
+        tells the asker's situation back."""
         by_key = {key: (hit, text) for key, hit, text in fitted}
         raw = keys_for_typed_references(raw, [(key, citation_label(hit, self._short(hit)), self._short(hit), hit.article or "")
                                               for key, hit, _ in fitted])
@@ -630,8 +631,7 @@ class ChatEngine:
 
         out_sentences = []
         sentences = without_repeats(answer_sentences(raw))
-        echoed = f"{question} {prompt_question}".strip()  # the question, and for a part the whole question and its focus line
-        kept = [x for x in sentences if not echoes_question(x[0], echoed) and not echoes_situation(x[0], question)] if echoed else sentences
+        kept = [x for x in sentences if not asks_back(x[0]) and not echoes_situation(x[0], question)]
         if sentences and not kept:
             warnings.append(prompts.ONLY_ECHOED.get(asked_lang, prompts.ONLY_ECHOED["fr"]))
         kept = pointers_to_previous(kept, asked_terms, lang)

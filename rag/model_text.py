@@ -192,17 +192,11 @@ def looping(pieces: list[str], window: int = 400) -> bool:
 _SENTENCE_END = re.compile(r"(?<=[.;!?،؛])\s+|\n+")
 
 
-def echoes_question(sentence: str, question: str) -> bool:
-    """A sentence that only asks the question again (« À quelle condition… ? [S1] »): a question
-    mark at its end and nearly all its words taken from the question. It answers nothing, and a
-    citation after it would look like support."""
-    from rag.lexical import tokenize
-
-    body = KEY_RX.sub(" ", sentence).strip()
-    if not re.search(r"[?؟]\W*$", body):
-        return False
-    words, asked = tokenize(body), set(tokenize(question))
-    return bool(words) and sum(w in asked for w in words) >= 0.8 * len(words)
+def asks_back(sentence: str) -> bool:
+    """A sentence that asks instead of answering: the question asked again (« À quelle condition… ?
+    [S1] »), or questions of the model's own (« [Q1] هل توجد … ؟ »). It answers nothing, a citation
+    after it would look like support, and nobody reads questions aloud as the law's answer."""
+    return bool(re.search(r"[?؟]\W*$", KEY_RX.sub(" ", sentence).strip()))
 
 
 def echoes_situation(sentence: str, question: str) -> bool:

@@ -59,9 +59,9 @@ INTERRUPTED = {
 }
 
 ONLY_ECHOED = {
-    "fr": "Le modèle n'a fait que reposer la question : lisez le texte cité ci-dessous.",
-    "en": "The model only restated the question: read the quoted text below.",
-    "ar": "اكتفى النموذج بإعادة السؤال: اقرأ النص المقتبس أدناه.",
+    "fr": "Le modèle n'a fait que poser des questions ou reposer la question : lisez le texte cité ci-dessous.",
+    "en": "The model only asked questions or restated the question: read the quoted text below.",
+    "ar": "اكتفى النموذج بطرح أسئلة أو بإعادة السؤال: اقرأ النص المقتبس أدناه.",
 }
 
 # when a sentence's figure is not in its cited text, or the model cited nothing, the answer reads the

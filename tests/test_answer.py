@@ -290,6 +290,21 @@ def test_a_sentence_that_only_asks_the_question_again_is_dropped(indexed):
     assert [(c.article, c.stand_in) for c in echoed.citations] == [("184", True)]
 
 
+def test_questions_of_the_models_own_are_dropped(indexed):
+    """Tune t2-033: the 1.5B model answered a worker's Darija question with three questions of its own
+    (« [Q1] هل توجد مرضات بزاف في الشركة؟ … »). Questions are not an answer; nothing of the model's
+    is left, so the answer reads the nearest source's sentence and says why."""
+    chat, _ = chat_for(indexed, "[Q1] Y a-t-il des heures supplémentaires dans l'entreprise ? [S1]\n\n"
+                                "[Q2] Le salarié travaille-t-il la nuit ?\n\nElle est de 44 heures par semaine [S1].",
+                       "[Q1] Y a-t-il des heures supplémentaires dans l'entreprise ?\n\n[Q2] Le salarié travaille-t-il la nuit ?")
+    answer = chat.ask("Quelle est la durée normale du travail par semaine ? art. 184")
+    assert answer.text.startswith("Elle est de 44 heures") and "?" not in answer.text and "[Q" not in answer.text
+    only_questions = chat.ask("Quelle est la durée normale du travail par semaine ? art. 184")
+    assert not only_questions.model_citations and "?" not in only_questions.text
+    assert any("poser des questions" in w for w in only_questions.warnings)
+    assert only_questions.text.startswith("Extrait de la source la plus proche")
+
+
 def test_a_sentence_that_only_tells_the_askers_situation_back_is_dropped(indexed):
     """A worker tells their situation, then asks: the 1.5B model often writes the situation back with
     a key after it. That sentence answers nothing and its citation would look like support."""
