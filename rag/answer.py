@@ -18,9 +18,9 @@ from enum import StrEnum
 from rag import prompts
 from rag.figures import Figure, canonical_number, figures_in, unsupported
 from rag.ingest import detect_lang
-from rag.model_text import (KEY_RX, answer_language, answer_sentences, cut_repetition, asks_back, echoes_situation, inverts,
+from rag.model_text import (KEY_RX, answer_language, answer_sentences, asks_back, cut_repetition, echoes_situation, inverts,
                             keys_for_typed_references, looping, names_article, negated, sanitise_model_text, source_text_for_display,
-                            tidy_model_references, without_list_markers, without_repeats)
+                            tidy_model_references, without_elisions, without_list_markers, without_repeats)
 from rag.retrieve import Filters, Hit
 from rag.structure import list_around, passage_body, passage_sentences, quote_units, with_lead_ins
 from rag.subquestions import asks_yes_or_no
@@ -422,6 +422,7 @@ class ChatEngine:
         (the question again, or questions of the model's own) is dropped, and so is one that only
         tells the asker's situation back."""
         by_key = {key: (hit, text) for key, hit, text in fitted}
+        raw = without_elisions(raw)
         raw = keys_for_typed_references(raw, [(key, citation_label(hit, self._short(hit)), self._short(hit), hit.article or "")
                                               for key, hit, _ in fitted])
         raw = tidy_model_references(raw)

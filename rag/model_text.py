@@ -113,6 +113,17 @@ def sanitise_model_text(text: str) -> str:
     return re.sub(r"(?i)(?:java|vb)script:", "", text)
 
 
+# a cut mark of the sources (« […] », rag.answer fits each source to its budget) copied by the model,
+# with the list marker of an item that holds nothing else (« 2. […] 3. […] » down a whole list)
+ELIDED_ITEM = re.compile(r"(?:(?<=\s)|^)(?:\(?\d{1,3}[.)]|[-*•])?[ \t]*\[…\][ \t]*[.;,]?")
+
+
+def without_elisions(text: str) -> str:
+    """The model text without the sources' cut marks it copied: they say nothing, and a list of
+    empty numbered items reads as figures."""
+    return ELIDED_ITEM.sub(" ", text) if "[…]" in text else text
+
+
 WEB_ADDRESS = re.compile(r"(?i)(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)[^\s)\]>»]*")
 
 

@@ -305,6 +305,17 @@ def test_questions_of_the_models_own_are_dropped(indexed):
     assert only_questions.text.startswith("Extrait de la source la plus proche")
 
 
+def test_the_sources_cut_marks_copied_by_the_model_are_left_out(indexed):
+    """Tune h120: the model copied a source's list whose items the fitting had cut (« 1. […] 2. […] … 49.
+    […] »): the empty items read as 49 figures. The cut marks say nothing and are left out."""
+    chat, _ = chat_for(indexed, "La convention couvre les activités suivantes : 1. […] 2. […] 3. […] 4. […]\n"
+                                "Elle est de 44 heures par semaine […] [S1].")
+    answer = chat.ask("Quelle est la durée normale du travail par semaine ? art. 184")
+    assert "[…]" not in answer.text and "à vérifier" not in answer.text, answer.text
+    assert "44 heures par semaine (Loi test, art. 184)" in answer.text
+    assert not [c for c in answer.checks if c.status.value != "supported" and c.figure in {"1", "2", "3", "4"}]
+
+
 def test_a_sentence_that_only_tells_the_askers_situation_back_is_dropped(indexed):
     """A worker tells their situation, then asks: the 1.5B model often writes the situation back with
     a key after it. That sentence answers nothing and its citation would look like support."""
