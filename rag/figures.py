@@ -40,10 +40,14 @@ NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:[ \u202f\xa0.]\d{3})+(?:,\d+)?|\d+(?
 CLOCK_TIME = re.compile(r"(?<![\w.,:])([01]?\d|2[0-4]) ?(?::|h) ?([0-5]\d)(?![\d:])")
 ORDINAL_SUFFIX = re.compile(r"^(?:er|ere|eres|e|eme|es|nd|st|rd|th)\b")
 # a number right after these words names a text or a part of it: a reference, not a figure
-REFERENCE_BEFORE = re.compile(  # whole words only: « Maroc 12 jours » and « emploi 3 mois » are figures
+_REFERENCE_WORDS = (  # whole words only: « Maroc 12 jours » and « emploi 3 mois » are figures
     r"(?<!\w)(?:art(?:icle)?s?\.?|clauses?|alineas?|paragraphes?|§|chapitres?|titres?|livres?|sections?|p\.|pages?|"
-    r"[وفبك]?(?:المادة|الماده|المواد|البند|الفقره|للمادة|للماده|للمواد)|decret|dahir|loi|n°|no\.?|c|trav\.?)\s*$", re.I,
+    r"[وفبك]?(?:المادة|الماده|المواد|البند|الفقره|للمادة|للماده|للمواد)|decret|dahir|loi|n°|no\.?|c|trav\.?)"
 )
+REFERENCE_BEFORE = re.compile(_REFERENCE_WORDS + r"\s*$", re.I)
+# the later numbers of a list of references: « articles 189, 190 et 192 », « المواد 189 و190 »
+_JOIN = r"(?:,|et|and|ou|or|a|to|و)"
+REFERENCE_LIST_BEFORE = re.compile(_REFERENCE_WORDS + rf"\s*\d+(?:\s*{_JOIN}\s*\d+)*\s*(?:,\s*)?{_JOIN}\s*$", re.I)
 FILLER = {"premieres", "premiers", "premiere", "premier", "1eres", "1ers", "1ere", "1er", "consecutives", "consecutifs",
           "pleines", "pleins", "effectives", "effectifs", "ouvrables", "ouvres", "calendaires", "de", "d", "du", "full",
           "working", "consecutive", "calendar", "first", "additional", "supplementaires", "complete", "completes", "كامله", "متتاليه"}
@@ -219,6 +223,8 @@ def figures_in(text: str, lang: str = "fr") -> list[Figure]:
                 period = found[1]
         if value == "1" and not unit:
             continue  # « un délai », « une lettre », « la première présentation »: an article, not a quantity
+        if not unit and REFERENCE_LIST_BEFORE.search(plain[max(0, match.start() - 80):match.start()]):
+            continue  # « articles 189, 190 et 192 »; « art. 184 et 44 heures » keeps its figure
         found_at.append((match.start(), Figure(value, unit, period, plain[match.start():end].strip())))
     return _sentence_periods(plain, [f for _, f in sorted(found_at, key=lambda p: p[0])])
 

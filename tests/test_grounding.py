@@ -1054,6 +1054,13 @@ def test_a_yes_or_no_answer_is_read_with_the_text_it_cites(law):
     ("conformément à l'article 184", "fr", []),
     ("طبقا لما جاء بالمادة 12", "ar", []),
     ("وفق المادة 12 من المدونة", "ar", []),
+    # the later numbers of a list of references are references too (tune h137: « 192 » of « articles
+    # 189, 190 et 192 » backed the model's « calculated as follows: 192 »); a figure with a unit stays one
+    ("sous réserve des articles 189, 190 et 192", "fr", []),
+    ("subject to Articles 189, 190, and 192", "en", []),
+    ("مع مراعاة المواد 189 و190 و192", "ar", []),
+    ("art. 184 et 44 heures par semaine", "fr", [("44", "hours")]),
+    ("art. 53, 5 % après 5 ans", "fr", [("5", "percent"), ("5", "years")]),
 ])
 def test_only_whole_reference_words_make_a_number_a_reference(text, lang, expected):
     """Tune t2-020: « … au Maroc 17 années » went unchecked because « Maroc » ends in « c » (as in
