@@ -5,7 +5,7 @@ in legal French and the questions a worker, an employer or a negotiator would as
 that article (French, Arabic — Darija and standard —, English). They were written from the texts
 alone, never from a question set (``corpus/glosses/README.md``).
 
-The retriever searches them beside the passages (:meth:`GlossIndex.search`): a question close to
+The retriever searches them beside the passages (:meth:`GlossIndex.dense`, :meth:`GlossIndex.lexical`): a question close to
 the questions written for an article is a vote for that article. They are search aids only: never
 shown, quoted or cited, and they vote only for an article whose text is indexed.
 """
@@ -52,7 +52,12 @@ def read_glosses(folder: Path | None) -> tuple[list[ArticleGloss], list[str]]:
     if folder is None or not Path(folder).is_dir():
         return glosses, problems
     for path in sorted(Path(folder).glob("*.jsonl")):
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(f"{path.name}: unreadable ({type(exc).__name__}: {exc})")
+            continue
+        for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:

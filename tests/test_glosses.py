@@ -55,6 +55,9 @@ def test_bad_lines_are_reported_and_skipped_never_fatal(tmp_path):
     assert glosses[0].entries[0] == "Durée minimale du repos hebdomadaire" and len(glosses[0].entries) == 4
     assert [p.split(":")[1] for p in problems] == ["4", "5", "6"], problems  # line numbers of the three bad lines
     assert read_glosses(tmp_path / "missing") == ([], [])
+    (folder / "latin1.jsonl").write_bytes('{"source": "x.md", "article": "1", "topic": "Durée légale"}'.encode("latin-1"))
+    glosses, problems = read_glosses(folder)  # a file in another encoding is reported, the others still read
+    assert len(glosses) == 3 and any(p.startswith("latin1.jsonl: unreadable") for p in problems)
 
 
 def test_the_index_is_saved_once_per_content_and_rebuilt_when_damaged(tmp_path, monkeypatch):
