@@ -17,9 +17,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = ROOT / "benchmarks" / "questions"
-FILES = ("tune.jsonl", "heldout.jsonl", "tune2.jsonl")
+FILES = ("tune.jsonl", "heldout.jsonl", "tune2.jsonl", "tune3.jsonl")
 # tune2: 60 more tune questions written in session 6 by another helper who saw only the texts and a
-# list of the heldout gold articles to avoid (multi-article, paraphrase, cross-lingual, out of scope)
+# list of the heldout gold articles to avoid (multi-article, paraphrase, cross-lingual, out of scope);
+# tune3: 50 fresh ones written the same way in session 14, after the questions per article (corpus/glosses)
+TUNE_FILES = ("tune.jsonl", "tune2.jsonl", "tune3.jsonl")
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 
 KINDS = {"lookup", "numeric", "paraphrase", "multi", "crosslingual", "out_of_scope"}
@@ -91,7 +93,7 @@ def test_files_exist_and_total():
 def test_fields_kinds_langs():
     for row in all_questions():
         assert set(row) == FIELDS, f"{row.get('id')}: fields {sorted(row)}"
-        assert isinstance(row["id"], str) and re.fullmatch(r"h\d{3}|t2-\d{3}", row["id"]), row["id"]
+        assert isinstance(row["id"], str) and re.fullmatch(r"h\d{3}|t[23]-\d{3}", row["id"]), row["id"]
         assert isinstance(row["question"], str) and len(row["question"].strip()) >= 10, row["id"]
         assert row["kind"] in KINDS, f"{row['id']}: kind {row['kind']}"
         assert row["lang"] in LANGS, f"{row['id']}: lang {row['lang']}"
@@ -103,7 +105,7 @@ def test_ids_unique_and_no_question_in_both_files():
     rows = all_questions()
     ids = [row["id"] for row in rows]
     assert len(ids) == len(set(ids)), [i for i, c in Counter(ids).items() if c > 1]
-    tune, held = questions()["tune.jsonl"] + questions()["tune2.jsonl"], questions()["heldout.jsonl"]
+    tune, held = [r for name in TUNE_FILES for r in questions()[name]], questions()["heldout.jsonl"]
     assert not {r["id"] for r in tune} & {r["id"] for r in held}
     norm = lambda r: collapse(r["question"]).lower()  # noqa: E731
     assert not {norm(r) for r in tune} & {norm(r) for r in held}, "same question text in tune and heldout"
@@ -111,11 +113,12 @@ def test_ids_unique_and_no_question_in_both_files():
     assert len(texts) == len(set(texts)), "duplicate question text"
 
 
-def test_tune2_avoids_the_gold_articles_of_heldout():
-    """tune2 was written after heldout: none of its gold articles may be a heldout gold article, or
-    tuning on it would tune on heldout."""
+@pytest.mark.parametrize("name", ["tune2.jsonl", "tune3.jsonl"])
+def test_later_tune_sets_avoid_the_gold_articles_of_heldout(name):
+    """tune2 and tune3 were written after heldout: none of their gold articles may be a heldout gold
+    article, or tuning on them would tune on heldout."""
     held = {(source, g["article"]) for r in questions()["heldout.jsonl"] for g in r["gold"] for source in g["sources"]}
-    clash = [(r["id"], source, g["article"]) for r in questions()["tune2.jsonl"] for g in r["gold"] for source in g["sources"]
+    clash = [(r["id"], source, g["article"]) for r in questions()[name] for g in r["gold"] for source in g["sources"]
              if (source, g["article"]) in held]
     assert not clash, clash
 
