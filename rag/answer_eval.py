@@ -384,6 +384,12 @@ def figures_in(text: str, with_bare: bool = True) -> list[Figure]:
                     unit = _unit_word(tokens[follow[1]])
             elif not after[0].isdigit() and _number_word(after) is None and after not in {"%", "€", "¦"}:
                 unit = _unit_word(nxt)  # one filler word: « cinq premières années »
+        if unit is None and tokens[end:end + 3] == ["and", "a", "half"] and end + 3 < len(tokens):
+            unit = _unit_word(tokens[end + 3])  # « one and a half months »
+            if unit:
+                value += 0.5
+        elif unit and (tokens[end + 1:end + 3] in (["et", "demi"], ["et", "demie"]) or tokens[end + 1:end + 2] == ["ونصف"]):
+            value += 0.5  # « un jour et demi », « يوم ونصف »
         if weak and unit not in _TIME_UNITS:
             continue
         if unit is None:

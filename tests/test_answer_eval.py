@@ -116,6 +116,16 @@ def test_figures_carry_their_unit():
     assert [str(f) for f in ae.figures_in("la pause a lieu entre 11:00 et 21h30")] == ["11 hour", "21.5 hour"]
 
 
+def test_a_half_is_read_with_its_unit():
+    """Tune3 t3-032: « 1,5 jours … (art. 231) » was scored misgrounded because art. 231 says « un jour
+    et demi », which the scorer read as one day."""
+    assert [str(f) for f in ae.figures_in("un jour et demi de travail effectif par mois")] == ["1.5 day"]
+    assert [str(f) for f in ae.figures_in("2 jours et demi ; un mois et demi")] == ["2.5 day", "1.5 month"]
+    assert [str(f) for f in ae.figures_in("one and a half months")] == ["1.5 month"]
+    answer = "Le salarié acquiert 1,5 jours de congé par mois de service (C. trav., art. 231)."
+    assert ae.misgrounded_figures("Combien de jours ?", answer, [cite("231", "un jour et demi de travail effectif par mois de service")]) == []
+
+
 def test_figure_cited_to_a_text_stating_it_with_another_unit_is_misgrounded():
     # the issue's case: « 5 % … (art. 53) » where art. 53 says « cinq premières années »
     answer = "L'indemnité est de 5 % du salaire (C. trav., art. 53)."
